@@ -1,0 +1,64 @@
+"""Jinja2 rendering with what every page needs: the actor, its navigation, the CSRF token."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from pubdata.identity.permissions import Permission
+from pubdata.identity.roles import ROLE_LABELS, Role, VerificationStatus
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """UTC in the database, Beijing time on the page."""
+    return value.astimezone(SHANGHAI).strftime(fmt) if value else ""
+
+
+def role_label(code: str) -> str:
+    try:
+        return ROLE_LABELS[Role(code)]
+    except ValueError:
+        return code
+
+
+def status_label(code: str) -> str:
+    try:
+        return VerificationStatus(code).label
+    except ValueError:
+        return code
+
+
+def region_label(code: str | None) -> str:
+    """"620102" → "甘肃省 兰州市 城关区"."""
+    from pubdata.reference.regions import region_path
+
+    names = [r.name for r in region_path(code or "") if r.level != "country"]
+    return " ".join(names) or (code or "")
+
+
+TEMPLATES.env.filters["local_time"] = local_time
+TEMPLATES.env.filters["region_label"] = region_label
+TEMPLATES.env.filters["role_label"] = role_label
+TEMPLATES.env.filters["status_label"] = status_label
+TEMPLATES.env.globals["Permission"] = Permission
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200,
+           headers: dict[str, str] | None = None) -> HTMLResponse:
+    from pubdata.web.deps import csrf_token_for
+
+    ctx = {
+        "actor": getattr(request.state, "actor", None),
+        "web_session": getattr(request.state, "web_session", None),
+        "csrf_token": csrf_token_for(request),
+        **(context or {}),
+    }
+    return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)

@@ -1,0 +1,56 @@
+"""Shared fixtures: a migrated scratch database per test run, a rolled-back transaction per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from pubdata.db.testing import scratch_engine
+
+#: In CI, browser and PDF tests must run: a skip of theirs becomes a failure.
+REQUIRE_HEAVY = os.environ.get("PUBDATA_REQUIRE_BROWSER") == "1"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    report = yield
+    heavy = item.get_closest_marker("browser") or item.get_closest_marker("pdf")
+    if REQUIRE_HEAVY and heavy and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"PUBDATA_REQUIRE_BROWSER=1 but this test was skipped: {report.longrepr}"
+    return report
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    with scratch_engine() as eng:
+        yield eng
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """One outer transaction per test, rolled back at the end; commits inside become savepoints."""
+    with engine.connect() as conn:
+        outer = conn.begin()
+        try:
+            yield conn
+        finally:
+            outer.rollback()
+
+
+@pytest.fixture
+def session_maker(connection: Connection) -> sessionmaker[Session]:
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+@pytest.fixture
+def db_session(session_maker: sessionmaker[Session]) -> Iterator[Session]:
+    session = session_maker()
+    try:
+        yield session
+    finally:
+        session.close()

@@ -1,0 +1,91 @@
+"""The operator's CLI: migrations, refusing to serve unmigrated, demo data, organisations, users."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from typer.testing import CliRunner
+
+from pubdata.cli import app
+from pubdata.config import get_settings
+from pubdata.db.session import get_engine
+from pubdata.db.testing import scratch_engine
+from pubdata.demo import DEMO_ORGS, make_uscc
+
+runner = CliRunner()
+
+
+def _use(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBDATA_DATABASE_URL", url)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+@pytest.fixture
+def cli_db(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    with scratch_engine() as engine:
+        url = engine.url.render_as_string(hide_password=False)
+        _use(url, monkeypatch)
+        yield url
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+def test_serve_refuses_an_unmigrated_database(monkeypatch, tmp_path):
+    _use(f"sqlite:///{tmp_path / 'empty.sqlite3'}", monkeypatch)
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 2
+    assert "pubdata db upgrade" in result.stderr
+    get_engine.cache_clear()
+
+
+def test_db_upgrade_then_current(monkeypatch, tmp_path):
+    _use(f"sqlite:///{tmp_path / 'new.sqlite3'}", monkeypatch)
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["db", "current"])
+    assert result.exit_code == 0 and "未迁移" not in result.stdout
+    get_engine.cache_clear()
+
+
+def test_demo_is_idempotent_and_creates_every_role(cli_db):
+    first = runner.invoke(app, ["demo"])
+    assert first.exit_code == 0, first.stderr
+    again = runner.invoke(app, ["demo"])
+    assert again.exit_code == 0 and "已齐全" in again.stdout
+    skip = runner.invoke(app, ["demo", "--if-empty"])
+    assert "跳过" in skip.stdout
+    from pubdata.identity.roles import Role
+
+    assert {d.role.role for d in DEMO_ORGS if d.role} == set(Role)
+
+
+def test_org_create_with_bad_code_exits_non_zero_with_chinese_message(cli_db):
+    result = runner.invoke(app, ["org", "create", "--name", "某单位", "--uscc", "123456789012345679",
+                                 "--kind", "企业", "--region", "620100"])
+    assert result.exit_code == 2
+    assert "uscc" in result.stderr and "统一社会信用代码" in result.stderr
+
+
+def test_org_create_verify_and_user_create(cli_db):
+    code = make_uscc("12620000", 99001)
+    result = runner.invoke(app, ["org", "create", "--name", "甘肃省登记中心", "--uscc", code, "--kind", "事业单位",
+                                 "--region", "620000", "--role", "registration_institution"])
+    assert result.exit_code == 0, result.stderr
+    org_id = result.stdout.split("#")[1].split()[0]
+    dup = runner.invoke(app, ["org", "create", "--name", "重复", "--uscc", code, "--kind", "事业单位",
+                              "--region", "620000"])
+    assert dup.exit_code == 2 and "duplicate_organisation" in dup.stderr
+    assert runner.invoke(app, ["org", "verify", org_id, "--checked", "事业单位法人证书"]).exit_code == 0
+    result = runner.invoke(app, ["user", "create", "--org", org_id, "--username", "clerk1", "--name", "张三",
+                                 "--password", "Clerk-Passw0rd"])
+    assert result.exit_code == 0, result.stderr
+    bad = runner.invoke(app, ["user", "create", "--org", org_id, "--username", "clerk2", "--name", "李四",
+                              "--password", "weak"])
+    assert bad.exit_code == 2 and "口令至少" in bad.stderr
+
+
+def test_unknown_role_is_a_clear_error(cli_db):
+    result = runner.invoke(app, ["org", "create", "--name", "x", "--uscc", make_uscc("91620100", 5),
+                                 "--kind", "企业", "--region", "620100", "--role", "king"])
+    assert result.exit_code == 2 and "角色" in result.stderr
