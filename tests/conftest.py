@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from pubdata.config import Settings
 from pubdata.db.testing import scratch_engine
+from pubdata.web.app import create_app
 
 #: In CI, browser and PDF tests must run: a skip of theirs becomes a failure.
 REQUIRE_HEAVY = os.environ.get("PUBDATA_REQUIRE_BROWSER") == "1"
@@ -54,3 +59,14 @@ def db_session(session_maker: sessionmaker[Session]) -> Iterator[Session]:
         yield session
     finally:
         session.close()
+
+
+@pytest.fixture
+def app(session_maker: sessionmaker[Session], tmp_path: Path) -> FastAPI:
+    return create_app(Settings(var_dir=tmp_path, secret_key="test-secret"), session_maker=session_maker)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver", follow_redirects=False) as c:
+        yield c

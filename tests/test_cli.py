@@ -16,17 +16,19 @@ from pubdata.demo import DEMO_ORGS, make_uscc
 runner = CliRunner()
 
 
-def _use(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def _use(url: str, monkeypatch: pytest.MonkeyPatch, var_dir: str | None = None) -> None:
     monkeypatch.setenv("PUBDATA_DATABASE_URL", url)
+    if var_dir:
+        monkeypatch.setenv("PUBDATA_VAR_DIR", var_dir)
     get_settings.cache_clear()
     get_engine.cache_clear()
 
 
 @pytest.fixture
-def cli_db(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def cli_db(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
     with scratch_engine() as engine:
         url = engine.url.render_as_string(hide_password=False)
-        _use(url, monkeypatch)
+        _use(url, monkeypatch, str(tmp_path))
         yield url
     get_settings.cache_clear()
     get_engine.cache_clear()
@@ -58,6 +60,15 @@ def test_demo_is_idempotent_and_creates_every_role(cli_db):
     from pubdata.identity.roles import Role
 
     assert {d.role.role for d in DEMO_ORGS if d.role} == set(Role)
+    from sqlalchemy import select
+
+    from pubdata.db.session import unit_of_work
+    from pubdata.registry.models import Application
+
+    with unit_of_work() as session:
+        states = set(session.scalars(select(Application.state)))
+    assert states >= {"draft", "submitted", "supplement_requested", "under_review", "review_failed", "in_notice",
+                      "certified"}
 
 
 def test_org_create_with_bad_code_exits_non_zero_with_chinese_message(cli_db):

@@ -9,9 +9,11 @@ import typer
 
 from pubdata.audit import Actor
 from pubdata.calendar.cli import app as calendar_app
+from pubdata.certificates.cli import app as cert_app
 from pubdata.db import migrate
 from pubdata.db.session import get_engine, unit_of_work
 from pubdata.errors import DomainError
+from pubdata.ledger.cli import app as ledger_app
 
 app = typer.Typer(help="甘肃省公共数据资源登记与授权运营平台 命令行", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="数据库迁移", no_args_is_help=True)
@@ -21,6 +23,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(cert_app, name="cert")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -88,6 +92,20 @@ def demo(if_empty: bool = typer.Option(False, "--if-empty", help="仅当数据�
             return
         created = load_demo(session)
     typer.echo(f"演示数据：新建 {len(created)} 项。所有演示用户口令：{DEMO_PASSWORD}" if created else "演示数据已齐全。")
+
+
+@app.command()
+def sweep() -> None:
+    """定时清扫：公示期满无异议的发证（可重复执行，建议每分钟一次）。"""
+    from pubdata.registry.sweep import run
+
+    _require_migrated()
+    result = run()
+    for line in result.certified:
+        typer.echo(f"已发证 {line}")
+    for number, reason in result.blocked.items():
+        typer.echo(f"暂缓发证 {number}：{reason}")
+    typer.echo(f"清扫完成：发证 {len(result.certified)} 件，暂缓 {len(result.blocked)} 件。")
 
 
 @org_app.command("create")

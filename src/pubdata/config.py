@@ -34,6 +34,16 @@ class Settings:
     login_lockout_minutes: int = 15
     #: Lifetime of new API tokens in days.
     api_token_days: int = 90
+    #: Name similarity (0–1) from which a registration is flagged to the reviewer as a near duplicate (REG-30).
+    duplicate_name_threshold: float = 0.8
+    #: Largest attachment accepted, in bytes (50 MiB); larger uploads are refused while streaming.
+    upload_max_bytes: int = 50 * 1024 * 1024
+    #: Sign a ledger checkpoint once this many events are not yet covered by one (0: never by count).
+    ledger_checkpoint_events: int = 1000
+    #: …or once the oldest uncovered event is this many seconds past the last checkpoint (0: never by time).
+    #: Checked at each commit that writes events; run `pubdata ledger checkpoint --if-due` from a timer so
+    #: that the last events before a quiet period are covered too.
+    ledger_checkpoint_seconds: int = 300
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'pubdata.sqlite3'}"
@@ -55,6 +65,8 @@ def _coerce(raw: object, default: object) -> object:
         return str(raw).lower() in {"1", "true", "yes", "on"}
     if isinstance(default, int):
         return int(raw)  # type: ignore[arg-type]
+    if isinstance(default, float):
+        return float(raw)  # type: ignore[arg-type]
     if isinstance(default, Path):
         return Path(str(raw))
     return str(raw)

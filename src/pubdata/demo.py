@@ -6,27 +6,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from stdnum.cn import uscc as stdnum_uscc
 
 from pubdata.audit import Actor
 from pubdata.identity import organisations as orgs
 from pubdata.identity.models import Organisation
 from pubdata.identity.roles import AuthorityLevel, Role
 from pubdata.identity.users import create_user, user_by_username
+from pubdata.identity.validation import make_uscc
 
 DEMO_PASSWORD = "Pubdata@2026"
-
-
-def make_uscc(prefix8: str, serial: int) -> str:
-    """A valid 统一社会信用代码 (GB 32100): ``prefix8`` = 登记管理部门+机构类别+行政区划, then a
-    GB 11714 organisation code built from ``serial`` and both check characters computed."""
-    base = f"{serial:08d}"
-    for org_check in "0123456789X":
-        body = prefix8 + base + org_check
-        code = body + stdnum_uscc.calc_check_digit(body)
-        if stdnum_uscc.is_valid(code):
-            return code
-    raise ValueError("no valid organisation code check character")  # unreachable for digit serials
 
 
 @dataclass(frozen=True)
@@ -98,4 +86,7 @@ def load_demo(session: Session, *, actor: Actor | None = None) -> list[str]:
             create_user(session, actor=actor, org_id=org.id, username=d.username, full_name=d.full_name,
                         password=DEMO_PASSWORD, is_org_admin=True)
             created.append(d.username)
+    from pubdata.registry.demo import load as load_registrations
+
+    created += load_registrations(session, system=actor)
     return created

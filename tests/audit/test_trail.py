@@ -79,7 +79,6 @@ def test_orm_cannot_update_an_event(db_session):
 def test_database_refuses_update_and_delete_of_events(db_session, statement):
     record(db_session, actor=SYSTEM, tag="test:thing:done", object_type="thing", object_id=1)
     db_session.commit()
-    with pytest.raises(DBAPIError, match="append-only"):
-        with db_session.begin_nested():
-            db_session.execute(text(statement))
+    with pytest.raises(DBAPIError, match="append-only"), db_session.begin_nested():
+        db_session.execute(text(statement))
     assert db_session.query(AuditEvent).count() >= 1

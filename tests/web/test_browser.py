@@ -13,10 +13,9 @@ import pytest
 from sqlalchemy import Engine
 
 from pubdata.config import Settings
-from pubdata.db.session import session_factory
+from pubdata.db.session import session_factory, unit_of_work
 from pubdata.db.testing import scratch_engine
 from pubdata.demo import DEMO_PASSWORD, load_demo
-from pubdata.db.session import unit_of_work
 
 pytestmark = pytest.mark.browser
 

@@ -25,6 +25,23 @@ PUBLIC = {
     ("GET", "/api/v1/public/industries"),
     ("GET", "/api/v1/public/calendar/add-workdays"),
     ("GET", "/api/v1/public/calendar/is-workday"),
+    ("GET", "/api/v1/public/ledger/checkpoint"),
+    ("GET", "/api/v1/public/ledger/checkpoints"),
+    ("GET", "/api/v1/public/ledger/proof/inclusion"),
+    ("GET", "/api/v1/public/ledger/proof/consistency"),
+    ("GET", "/api/v1/public/ledger/keys"),
+    ("GET", "/api/v1/public/evidence/{receipt_no}"),
+    ("GET", "/api/v1/public/evidence/{receipt_no}/proof"),
+    ("GET", "/api/v1/public/notices"),
+    ("GET", "/api/v1/public/objections"),
+    ("GET", "/api/v1/public/registration-form"),
+    ("GET", "/api/v1/public/certificates/{number}"),
+    ("POST", "/api/v1/public/certificates/verify"),
+    ("GET", "/api/v1/public/keys"),
+    ("GET", "/api/v1/public/announcements"),
+    ("GET", "/public/certificates"),
+    ("GET", "/public/certificates/{number}"),
+    ("POST", "/public/certificates/verify"),
 }
 FRAMEWORK = FRAMEWORK_PATHS
 
@@ -50,7 +67,7 @@ def test_every_public_route_is_under_a_public_prefix_or_listed(app):
 
 def test_anonymous_caller_is_refused_on_every_non_public_route(app, client):
     checked = 0
-    for method, path, route in all_routes(app):
+    for method, path, _route in all_routes(app):
         if (method, path) in PUBLIC or path in FRAMEWORK:
             continue
         response = client.request(method, concrete(path), json={} if method != "GET" else None,

@@ -11,6 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+# Importing the ledger hooks makes every flushed AuditEvent a ledger leaf in its own transaction,
+# whichever code path wrote it.
+import pubdata.ledger.hooks  # noqa: F401
 from pubdata.audit.actor import Actor
 from pubdata.audit.models import AuditEvent
 
@@ -54,7 +57,12 @@ def record(
     changes: Mapping[str, list[Any]] | None = None,
     data: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event to the trail in the session's transaction and flush it."""
+    """Append one event to the trail in the session's transaction and flush it.
+
+    The flush also appends the event to the ledger (``pubdata.ledger.hooks``): under the ledger lock,
+    as the next leaf, in this same transaction; ``pubdata.ledger.leaf_index_of(session, event)`` gives
+    its leaf index.
+    """
     if tag.count(":") != 2 or not all(tag.split(":")):
         raise ValueError(f"audit tag must be context:subject:action, got {tag!r}")
     event = AuditEvent(

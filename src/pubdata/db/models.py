@@ -1,8 +1,15 @@
 """Imports every context's models so that ``Base.metadata`` is complete (Alembic, FK resolution)."""
 
-import pubdata.audit.models  # noqa: F401
-import pubdata.calendar.models  # noqa: F401
-import pubdata.identity.models  # noqa: F401
+# ruff: noqa: F401
+import pubdata.audit.models
+import pubdata.calendar.models
+import pubdata.certificates.models
+import pubdata.evidence.models
+import pubdata.files.models
+import pubdata.identity.models
+import pubdata.ledger.models
+import pubdata.objections.models
+import pubdata.registry.models
 from pubdata.db.base import Base
 
 metadata = Base.metadata

@@ -25,6 +25,12 @@ class Permission(StrEnum):
     CALENDAR_IMPORT = "calendar.import"
     # Organisation administrators manage their own organisation's users.
     ORG_USERS_MANAGE = "org.users_manage"
+    # Attachments and evidence: every signed-in user, verified or not (drafts need attachments, and
+    # REG-20 asks for evidence before applying, i.e. possibly before verification).
+    FILE_UPLOAD = "files.upload"
+    EVIDENCE_ISSUE = "evidence.issue"
+    # Anyone signed in may object under their real name (REG-31).
+    OBJECTION_RAISE = "objection.raise"
 
     @property
     def label(self) -> str:
@@ -42,6 +48,9 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.ROLE_GRANT: "授予平台角色",
     Permission.CALENDAR_IMPORT: "导入工作日安排",
     Permission.ORG_USERS_MANAGE: "管理本单位用户",
+    Permission.FILE_UPLOAD: "上传附件",
+    Permission.EVIDENCE_ISSUE: "申请存证",
+    Permission.OBJECTION_RAISE: "提出异议",
 }
 
 #: Permissions whose use requires the actor's organisation to be real-name verified (REG-36).
@@ -50,7 +59,8 @@ NEEDS_VERIFIED: frozenset[Permission] = frozenset(
 )
 
 EVERY_USER: frozenset[Permission] = frozenset(
-    {Permission.ACCOUNT_SELF, Permission.ORG_REQUEST_VERIFICATION}
+    {Permission.ACCOUNT_SELF, Permission.ORG_REQUEST_VERIFICATION, Permission.FILE_UPLOAD,
+     Permission.EVIDENCE_ISSUE, Permission.OBJECTION_RAISE}
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

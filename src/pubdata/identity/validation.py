@@ -54,3 +54,15 @@ def username_error(username: str, field: str = "username") -> FieldError | None:
             field, "username_format", "登录名为 3–64 位小写字母、数字或 . _ -，以字母开头。"
         )
     return None
+
+
+def make_uscc(prefix8: str, serial: int) -> str:
+    """A valid 统一社会信用代码 (GB 32100): ``prefix8`` = 登记管理部门+机构类别+行政区划, then a
+    GB 11714 organisation code built from ``serial`` and both check characters computed."""
+    base = f"{serial:08d}"
+    for org_check in "0123456789X":
+        body = prefix8 + base + org_check
+        code = body + stdnum_uscc.calc_check_digit(body)
+        if stdnum_uscc.is_valid(code):
+            return code
+    raise ValueError("no valid organisation code check character")  # unreachable for digit serials

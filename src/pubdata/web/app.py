@@ -18,11 +18,18 @@ from pubdata.db.session import session_factory
 from pubdata.web import problems
 from pubdata.web.api import audit as audit_api
 from pubdata.web.api import auth as auth_api
+from pubdata.web.api import certificates as certificates_api
+from pubdata.web.api import evidence as evidence_api
+from pubdata.web.api import files as files_api
+from pubdata.web.api import ledger as ledger_api
+from pubdata.web.api import objections as objections_api
 from pubdata.web.api import organisations as org_api
 from pubdata.web.api import public as public_api
+from pubdata.web.api import registry as registry_api
 from pubdata.web.deps import ACCESS_ATTR, ANON_CSRF_COOKIE, UNSAFE, dependency_calls
 from pubdata.web.pages import auth as auth_pages
 from pubdata.web.pages import home as home_pages
+from pubdata.web.pages import public_certificates as public_certificate_pages
 from pubdata.web.pages import verification as verification_pages
 
 SECURITY_HEADERS = {
@@ -61,7 +68,10 @@ def create_app(settings: Settings | None = None, session_maker: sessionmaker[Ses
                                 secure=settings.secure_cookies)
         return response
 
-    for module in (public_api, auth_api, org_api, audit_api, auth_pages, home_pages, verification_pages):
+    for module in (
+        public_api, auth_api, org_api, audit_api, ledger_api, files_api, evidence_api, registry_api, objections_api,
+        certificates_api, auth_pages, home_pages, verification_pages, public_certificate_pages,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     check_route_access(app)

@@ -134,7 +134,7 @@ async def csrf_protect(request: Request, db: Db) -> None:
     _check_csrf(given if isinstance(given, str) else None, expected)
 
 
-setattr(csrf_protect, "__pubdata_csrf__", True)
+csrf_protect.__pubdata_csrf__ = True
 
 
 def dependency_calls(dependant: Any) -> Iterator[Callable[..., Any]]:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -101,6 +102,18 @@ async def stale_data(request: Request, exc: Exception) -> Response:
     return problem(request, err.status, err.code, err.detail)
 
 
+def is_write_conflict(exc: Exception) -> bool:
+    """SQLite refuses to turn a stale read transaction into a write while another writer committed."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
+async def operational_error(request: Request, exc: Exception) -> Response:
+    if is_write_conflict(exc):
+        err = Conflict("其他人正在处理同一记录，请刷新后重试。", code="concurrent_update")
+        return problem(request, err.status, err.code, err.detail)
+    return await unexpected(request, exc)
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
@@ -118,5 +131,6 @@ def install(app: Any) -> None:
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StaleDataError, stale_data)
+    app.add_exception_handler(OperationalError, operational_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,1 @@
+"""登记: registrations, applications and their procedure, notices, public notice, certificate records."""
