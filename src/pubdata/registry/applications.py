@@ -317,30 +317,30 @@ def request_supplement(session: Session, *, actor: Actor, application_id: int, i
     return app
 
 
-def not_accept(session: Session, *, actor: Actor, application_id: int, reasons: str,
-               version: int | None = None) -> Application:
-    app = _institution(session, actor, application_id, version, "not_accept")
+def _decline(session: Session, actor: Actor, application_id: int, version: int | None, reasons: str, *,
+             action: str, notice_kind: str, wording: str) -> Application:
+    """A negative decision with reasons told in writing: not accepted (REG-26) or review failed (REG-27)."""
+    app = _institution(session, actor, application_id, version, action)
     text = _reasons(reasons)
-    before, _ = _move(app, "not_accept")
+    before, _ = _move(app, action)
     app.reasons, app.decided_on = text, clock.today()
     if app.kind == Kind.FIRST:
         _end_registration(session, actor, app.registration, "not_registered")
-    notices.issue(session, actor=actor, application=app, kind="not_accepted", body=f"不予受理。理由：{text}")
-    _event(session, actor, app, "not_accept", before, {"reasons": text})
+    notices.issue(session, actor=actor, application=app, kind=notice_kind, body=f"{wording}：{text}")
+    _event(session, actor, app, action, before, {"reasons": text})
     return app
+
+
+def not_accept(session: Session, *, actor: Actor, application_id: int, reasons: str,
+               version: int | None = None) -> Application:
+    return _decline(session, actor, application_id, version, reasons, action="not_accept",
+                    notice_kind="not_accepted", wording="不予受理。理由")
 
 
 def fail_review(session: Session, *, actor: Actor, application_id: int, reasons: str,
                 version: int | None = None) -> Application:
-    app = _institution(session, actor, application_id, version, "fail")
-    text = _reasons(reasons)
-    before, _ = _move(app, "fail")
-    app.reasons, app.decided_on = text, clock.today()
-    if app.kind == Kind.FIRST:
-        _end_registration(session, actor, app.registration, "not_registered")
-    notices.issue(session, actor=actor, application=app, kind="review_failed", body=f"审查未通过。原因：{text}")
-    _event(session, actor, app, "fail", before, {"reasons": text})
-    return app
+    return _decline(session, actor, application_id, version, reasons, action="fail",
+                    notice_kind="review_failed", wording="审查未通过。原因")
 
 
 def refuse(session: Session, *, actor: Actor, application_id: int, ground: str, reasons: str,
