@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from pubdata.config import Settings
 from pubdata.db.testing import scratch_engine
 from pubdata.web.app import create_app
+
+# Keys, blobs and checkpoints written by code under test go to a throw-away directory, never ./var.
+os.environ.setdefault("PUBDATA_VAR_DIR", tempfile.mkdtemp(prefix="pubdata-test-var-"))
 
 #: In CI, browser and PDF tests must run: a skip of theirs becomes a failure.
 REQUIRE_HEAVY = os.environ.get("PUBDATA_REQUIRE_BROWSER") == "1"

@@ -100,3 +100,12 @@ def test_unknown_role_is_a_clear_error(cli_db):
     result = runner.invoke(app, ["org", "create", "--name", "x", "--uscc", make_uscc("91620100", 5),
                                  "--kind", "企业", "--region", "620100", "--role", "king"])
     assert result.exit_code == 2 and "角色" in result.stderr
+
+
+def test_sweep_command_runs_and_is_repeatable(cli_db):
+    assert runner.invoke(app, ["demo"]).exit_code == 0
+    first = runner.invoke(app, ["sweep"])
+    assert first.exit_code == 0, first.stderr
+    assert "清扫完成" in first.stdout
+    again = runner.invoke(app, ["sweep"])
+    assert again.exit_code == 0 and "发证 0 件" in again.stdout

@@ -96,16 +96,16 @@ def demo(if_empty: bool = typer.Option(False, "--if-empty", help="仅当数据�
 
 @app.command()
 def sweep() -> None:
-    """定时清扫：公示期满无异议的发证（可重复执行，建议每分钟一次）。"""
+    """定时清扫：公示期满发证、续展提醒、期满注销、账本检查点（可重复执行，建议每分钟一次）。"""
     from pubdata.registry.sweep import run
 
     _require_migrated()
-    result = run()
-    for line in result.certified:
-        typer.echo(f"已发证 {line}")
-    for number, reason in result.blocked.items():
-        typer.echo(f"暂缓发证 {number}：{reason}")
-    typer.echo(f"清扫完成：发证 {len(result.certified)} 件，暂缓 {len(result.blocked)} 件。")
+    for line in run().lines():
+        typer.echo(line)
+    # Quiet periods: the every-T-seconds checkpoint rule is otherwise only checked on commit (issue 3).
+    from pubdata.ledger.cli import checkpoint as ledger_checkpoint
+
+    ledger_checkpoint(if_due=True)
 
 
 @org_app.command("create")

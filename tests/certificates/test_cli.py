@@ -52,3 +52,18 @@ def test_garbage_missing_files_and_unusable_keys(db_session, issue, settings, tm
     not_json.write_text("hello", encoding="utf-8")
     result = runner.invoke(app, ["cert", "verify", str(good), "--keys", str(not_json)])
     assert result.exit_code == 2 and "无法读取公钥" in result.output
+
+
+def test_rotate_key_and_list_keys(db_session, issue, settings, monkeypatch, tmp_path):
+    issued = issue()
+    monkeypatch.setattr("pubdata.config.get_settings", lambda: settings)
+    uscc = issued.doc.key_name.removeprefix("cert-")
+    result = runner.invoke(app, ["cert", "rotate-key", "--issuer", uscc])
+    assert result.exit_code == 0 and "已轮换" in result.output
+    listed = json.loads(runner.invoke(app, ["cert", "keys"]).output)
+    ids = [k["key_id"] for k in listed["keys"]]
+    assert issued.doc.key_id in ids and len(ids) == 2
+    good = tmp_path / "cert.json"
+    good.write_bytes(document_json(issued.doc))
+    assert runner.invoke(app, ["cert", "verify", str(good), "--keys", str(keys_dir(settings))]).exit_code == 0
+    assert runner.invoke(app, ["cert", "rotate-key", "--issuer", "bad"]).exit_code == 2

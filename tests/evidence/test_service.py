@@ -53,8 +53,11 @@ def test_manifest_receipt_has_number_root_time_and_event(db_session, subject):
     assert [i.sm3 for i in receipt.items] == digests and [i.position for i in receipt.items] == [0, 1, 2]
     # leaves are the 32-byte digests, in the order given
     assert receipt.merkle_root == merkle.root([bytes.fromhex(d) for d in digests]).hex()
-    assert receipt.item_count == 3 and receipt.ledger_leaf_index is None and not receipt.is_public
+    assert receipt.item_count == 3 and not receipt.is_public
     event = db_session.scalars(select(AuditEvent).where(AuditEvent.object_type == "evidence_receipt")).one()
+    from pubdata.ledger import leaf_index_of
+
+    assert receipt.ledger_leaf_index == leaf_index_of(db_session, event)  # provable inclusion (issue 3)
     assert event.tag == "evidence:receipt:issued" and event.object_id == str(receipt.id)
     assert event.data["receipt_no"] == receipt.receipt_no and event.data["merkle_root"] == receipt.merkle_root
 

@@ -39,6 +39,7 @@ PUBLIC = {
     ("POST", "/api/v1/public/certificates/verify"),
     ("GET", "/api/v1/public/keys"),
     ("GET", "/api/v1/public/announcements"),
+    ("GET", "/api/v1/public/statistics"),
     ("GET", "/public/certificates"),
     ("GET", "/public/certificates/{number}"),
     ("POST", "/public/certificates/verify"),

@@ -10,6 +10,8 @@ import pubdata.identity.models
 import pubdata.ledger.models
 import pubdata.objections.models
 import pubdata.registry.models
+import pubdata.supervision.models
+import pubdata.thirdparty.models
 from pubdata.db.base import Base
 
 metadata = Base.metadata

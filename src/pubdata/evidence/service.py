@@ -32,6 +32,7 @@ from pubdata.files.store import SealedBlob
 from pubdata.identity.access import require
 from pubdata.identity.models import Organisation
 from pubdata.identity.permissions import Permission
+from pubdata.ledger import leaf_index_of
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 #: Who issues receipts, as shown on the public verification answer.
@@ -166,12 +167,14 @@ def _insert_numbered(session: Session, *, actor: Actor, receipt: EvidenceReceipt
                     for i, v in enumerate(valid)
                 )
                 session.flush()
-                record(session, actor=actor, tag="evidence:receipt:issued", object_type="evidence_receipt",
-                       object_id=receipt.id,
-                       data={"receipt_no": receipt.receipt_no, "merkle_root": receipt.merkle_root,
-                             "item_count": receipt.item_count, "hash_algorithm": receipt.hash_algorithm,
-                             "public": receipt.is_public, "title": receipt.title,
-                             "uploaded": sum(1 for v in valid if v.upload)})
+                event = record(session, actor=actor, tag="evidence:receipt:issued",
+                               object_type="evidence_receipt", object_id=receipt.id,
+                               data={"receipt_no": receipt.receipt_no, "merkle_root": receipt.merkle_root,
+                                     "item_count": receipt.item_count, "hash_algorithm": receipt.hash_algorithm,
+                                     "public": receipt.is_public, "title": receipt.title,
+                                     "uploaded": sum(1 for v in valid if v.upload)})
+                # The holder can prove the receipt's issue is in the ledger (issue 3).
+                receipt.ledger_leaf_index = leaf_index_of(session, event)
             session.refresh(receipt, ["items"])
             return receipt
         except IntegrityError:

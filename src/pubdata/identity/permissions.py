@@ -31,6 +31,22 @@ class Permission(StrEnum):
     EVIDENCE_ISSUE = "evidence.issue"
     # Anyone signed in may object under their real name (REG-31).
     OBJECTION_RAISE = "objection.raise"
+    # Third-party service organisations (REG-21/22/44): providers register and file reports; subjects engage
+    # them; organisations declare their relations (回避 checks rest on them).
+    THIRD_PARTY_SERVE = "thirdparty.serve"
+    THIRD_PARTY_ENGAGE = "thirdparty.engage"
+    RELATION_DECLARE = "org.relation_declare"
+    # Supervision (REG-16, REG-39, REG-41/42): the authority acts, the authority and regulators read.
+    SUPERVISE = "supervision.manage"
+    SUPERVISE_READ = "supervision.read"
+    # The institution's periodic report to the authority (REG-19(七)).
+    INSTITUTION_REPORT = "supervision.report"
+    # Industry departments see their industries' registrations (REG-18).
+    REGISTRY_READ_INDUSTRY = "registry.read_industry"
+    # Statistics derived from registrations and their disclosure (REG-40).
+    STATISTICS_READ = "statistics.read"
+    STATISTICS_DRAFT = "statistics.draft_release"
+    STATISTICS_APPROVE = "statistics.approve"
 
     @property
     def label(self) -> str:
@@ -51,39 +67,60 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.FILE_UPLOAD: "上传附件",
     Permission.EVIDENCE_ISSUE: "申请存证",
     Permission.OBJECTION_RAISE: "提出异议",
+    Permission.THIRD_PARTY_SERVE: "提供第三方专业服务",
+    Permission.THIRD_PARTY_ENGAGE: "委托第三方专业服务机构",
+    Permission.RELATION_DECLARE: "申报单位关联关系",
+    Permission.SUPERVISE: "监督管理登记机构",
+    Permission.SUPERVISE_READ: "查看监督管理信息",
+    Permission.INSTITUTION_REPORT: "查看登记机构工作报告",
+    Permission.REGISTRY_READ_INDUSTRY: "查看本行业登记",
+    Permission.STATISTICS_READ: "查看登记统计",
+    Permission.STATISTICS_DRAFT: "拟定统计信息发布",
+    Permission.STATISTICS_APPROVE: "同意统计信息发布",
 }
 
 #: Permissions whose use requires the actor's organisation to be real-name verified (REG-36).
 NEEDS_VERIFIED: frozenset[Permission] = frozenset(
-    {Permission.SUBMIT, Permission.ORG_VERIFY, Permission.ROLE_GRANT, Permission.CALENDAR_IMPORT}
+    {Permission.SUBMIT, Permission.ORG_VERIFY, Permission.ROLE_GRANT, Permission.CALENDAR_IMPORT,
+     Permission.THIRD_PARTY_SERVE, Permission.SUPERVISE, Permission.STATISTICS_DRAFT, Permission.STATISTICS_APPROVE}
 )
 
 EVERY_USER: frozenset[Permission] = frozenset(
     {Permission.ACCOUNT_SELF, Permission.ORG_REQUEST_VERIFICATION, Permission.FILE_UPLOAD,
-     Permission.EVIDENCE_ISSUE, Permission.OBJECTION_RAISE}
+     Permission.EVIDENCE_ISSUE, Permission.OBJECTION_RAISE, Permission.RELATION_DECLARE}
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DATA_AUTHORITY: frozenset(
-        {Permission.ORG_READ_ALL, Permission.AUDIT_READ, Permission.ROLE_GRANT, Permission.CALENDAR_IMPORT}
+        {Permission.ORG_READ_ALL, Permission.AUDIT_READ, Permission.ROLE_GRANT, Permission.CALENDAR_IMPORT,
+         Permission.SUPERVISE, Permission.SUPERVISE_READ, Permission.INSTITUTION_REPORT,
+         Permission.STATISTICS_READ, Permission.STATISTICS_DRAFT, Permission.STATISTICS_APPROVE}
     ),
     Role.REGISTRATION_INSTITUTION: frozenset(
-        {Permission.ORG_VERIFY, Permission.ORG_READ_ALL, Permission.AUDIT_READ}
+        {Permission.ORG_VERIFY, Permission.ORG_READ_ALL, Permission.AUDIT_READ, Permission.INSTITUTION_REPORT,
+         Permission.STATISTICS_READ, Permission.STATISTICS_DRAFT}
     ),
-    Role.REGISTRATION_SUBJECT: frozenset({Permission.DRAFT_WRITE, Permission.SUBMIT}),
-    Role.AGENT: frozenset({Permission.DRAFT_WRITE, Permission.SUBMIT}),
-    Role.THIRD_PARTY: frozenset(),
-    Role.INDUSTRY_DEPARTMENT: frozenset({Permission.ORG_READ_ALL}),
-    Role.REGULATOR: frozenset({Permission.ORG_READ_ALL, Permission.AUDIT_READ}),
+    Role.REGISTRATION_SUBJECT: frozenset({Permission.DRAFT_WRITE, Permission.SUBMIT, Permission.THIRD_PARTY_ENGAGE}),
+    Role.AGENT: frozenset({Permission.DRAFT_WRITE, Permission.SUBMIT, Permission.THIRD_PARTY_ENGAGE}),
+    Role.THIRD_PARTY: frozenset({Permission.THIRD_PARTY_SERVE}),
+    Role.INDUSTRY_DEPARTMENT: frozenset({Permission.ORG_READ_ALL, Permission.REGISTRY_READ_INDUSTRY}),
+    Role.REGULATOR: frozenset({Permission.ORG_READ_ALL, Permission.AUDIT_READ, Permission.SUPERVISE_READ,
+                               Permission.INSTITUTION_REPORT}),
     Role.IMPLEMENTING_AGENCY: frozenset(),
-    Role.OPERATOR: frozenset({Permission.DRAFT_WRITE, Permission.SUBMIT}),
+    Role.OPERATOR: frozenset({Permission.DRAFT_WRITE, Permission.SUBMIT, Permission.THIRD_PARTY_ENGAGE}),
 }
+
+#: Roles that only look (REG-17: regulators oversee read-only). An organisation holding nothing but these gets
+#: none of the every-user write permissions either — no uploads, objections, declarations, user management.
+READ_ONLY_ROLES: frozenset[Role] = frozenset({Role.REGULATOR})
 
 
 def permissions_for(roles: Iterable[Role | str], *, org_admin: bool = False) -> frozenset[str]:
-    perms: set[Permission] = set(EVERY_USER)
-    for role in roles:
-        perms |= ROLE_PERMISSIONS[Role(role)]
-    if org_admin:
+    held = [Role(r) for r in roles]
+    read_only = bool(held) and all(r in READ_ONLY_ROLES for r in held)
+    perms: set[Permission] = {Permission.ACCOUNT_SELF} if read_only else set(EVERY_USER)
+    for role in held:
+        perms |= ROLE_PERMISSIONS[role]
+    if org_admin and not read_only:  # a regulator's accounts are made by the platform operator (CLI)
         perms.add(Permission.ORG_USERS_MANAGE)
     return frozenset(p.value for p in perms)

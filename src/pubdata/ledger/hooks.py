@@ -34,7 +34,7 @@ def _audited(obj: Any) -> bool:
 
 @event.listens_for(Session, "before_flush")
 def _lock_before_audited_writes(session: Session, _ctx: UOWTransaction, _instances: Any) -> None:
-    if session.info.get(tree._LOCKED):
+    if tree.is_locked(session):
         return
     if any(_audited(o) for o in session.new) or any(_audited(o) for o in session.dirty):
         tree.lock(session)

@@ -154,6 +154,10 @@ def lock(session: Session) -> None:
     session.info[_LOCKED] = True
 
 
+def is_locked(session: Session) -> bool:
+    return bool(session.info.get(_LOCKED))
+
+
 def state(session: Session) -> TreeState:
     """The tree under the lock, loaded once per transaction (and again after a savepoint ends)."""
     current: TreeState | None = session.info.get(_STATE)

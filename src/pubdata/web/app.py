@@ -26,6 +26,8 @@ from pubdata.web.api import objections as objections_api
 from pubdata.web.api import organisations as org_api
 from pubdata.web.api import public as public_api
 from pubdata.web.api import registry as registry_api
+from pubdata.web.api import supervision as supervision_api
+from pubdata.web.api import thirdparty as thirdparty_api
 from pubdata.web.deps import ACCESS_ATTR, ANON_CSRF_COOKIE, UNSAFE, dependency_calls
 from pubdata.web.pages import auth as auth_pages
 from pubdata.web.pages import home as home_pages
@@ -70,7 +72,8 @@ def create_app(settings: Settings | None = None, session_maker: sessionmaker[Ses
 
     for module in (
         public_api, auth_api, org_api, audit_api, ledger_api, files_api, evidence_api, registry_api, objections_api,
-        certificates_api, auth_pages, home_pages, verification_pages, public_certificate_pages,
+        certificates_api, thirdparty_api, supervision_api, auth_pages, home_pages, verification_pages,
+        public_certificate_pages,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

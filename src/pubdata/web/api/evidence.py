@@ -150,7 +150,7 @@ class PublicReceiptOut(BaseModel):
     merkle_root: str
     item_count: int
     public: bool
-    ledger_leaf_index: int | None = Field(description="存证事件在平台账本中的叶子序号（账本上线后填写）")
+    ledger_leaf_index: int | None = Field(description="存证事件在平台账本中的叶子序号，可据此证明纳入账本")
     holder: str | None = Field(description="存证单位（仅在存证人选择公开时显示）")
     items: list[PublicItemOut] | None = Field(description="文件清单（仅在存证人选择公开时显示）")
     proof_url: str

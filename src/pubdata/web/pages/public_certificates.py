@@ -39,12 +39,17 @@ def certificate_page(number: str, request: Request, db: Db, actor: Actor = publi
     return render(request, "public_certificate.html", {"c": view, "badge": BADGES[view.status.code]})
 
 
+class LengthRequired(DomainError):
+    status = 411
+    code = "length_required"
+
+
 def _bounded_form(request: Request) -> None:
     """Before the form parser reads anything: a declared size within the limit (no chunked bodies), so an
     oversized upload is refused unread."""
     declared = request.headers.get("content-length", "")
     if not declared.isdigit():
-        raise PayloadTooLarge("请通过页面表单上传文件（须声明文件大小）。", code="length_required")
+        raise LengthRequired("请通过页面表单上传文件（须声明文件大小）。")
     if int(declared) > MAX_UPLOAD + 64 * 1024:
         raise PayloadTooLarge(f"文件超过 {MAX_UPLOAD >> 20} MiB，不是本平台出具的凭证，未予处理。")
 
