@@ -92,6 +92,10 @@ def demo(if_empty: bool = typer.Option(False, "--if-empty", help="仅当数据�
             return
         created = load_demo(session)
     typer.echo(f"演示数据：新建 {len(created)} 项。所有演示用户口令：{DEMO_PASSWORD}" if created else "演示数据已齐全。")
+    if created:
+        from pubdata.ledger.cli import checkpoint as ledger_checkpoint
+
+        ledger_checkpoint(if_due=False)  # the portal shows a signed tree head from the start
 
 
 @app.command()

@@ -104,3 +104,13 @@ def test_signup_page_keeps_values_and_shows_field_errors(client):
                                      "kind": "企业", "region_code": "620100", "role": "registration_subject",
                                      "username": "ok_name", "full_name": "某某", "password": PASSWORD})
     assert r.status_code == 303 and r.headers["location"] == "/login?signed_up=1"
+
+
+def test_portal_shows_the_latest_signed_checkpoint(client, db_session):
+    from pubdata.ledger.checkpoints import create
+
+    make_user(db_session, Role.REGISTRATION_SUBJECT)
+    cp = create(db_session)
+    db_session.commit()
+    page = client.get("/").text
+    assert "平台账本检查点" in page and cp.root_hash.hex() in page and f"<dd>{cp.tree_size}</dd>" in page

@@ -17,8 +17,11 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
-def index(request: Request, actor: Actor = public()) -> Response:
-    return render(request, "index.html", {"rules": rules.ALL})
+def index(request: Request, db: Db, actor: Actor = public()) -> Response:
+    from pubdata.ledger.checkpoints import latest
+
+    # REG-42: the signed tree head anyone can check the platform's records against (issue 3).
+    return render(request, "index.html", {"rules": rules.ALL, "checkpoint": latest(db.connection())})
 
 
 @router.get("/workbench")
