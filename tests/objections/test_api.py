@@ -79,3 +79,19 @@ def test_notice_list_shows_an_objection_during_notice(client, db_session, tmp_pa
     db_session.commit()
     [item] = client.get("/api/v1/public/notices").json()
     assert item["under_objection"] is True and item["registration_code"] == app.registration.code
+
+
+def test_certificate_verifies_as_under_objection_while_an_objection_is_open(client, db_session, tmp_path):
+    from pubdata.objections import service as svc
+    from pubdata.registry.records import certificates
+
+    subject = actor_of(make_user(db_session, Role.REGISTRATION_SUBJECT))
+    clerk = actor_of(make_user(db_session, Role.REGISTRATION_INSTITUTION))
+    objector = actor_of(make_user(db_session, Role.REGISTRATION_SUBJECT))
+    reg_id = registered(db_session, subject, clerk, tmp_path).registration_id
+    number = certificates(db_session, registration_id=reg_id)[-1].number
+    assert client.get(f"/api/v1/public/certificates/{number}").json()["status"] == "有效"
+    svc.raise_objection(db_session, actor=objector, registration_id=reg_id, claim="content", grounds="数据覆盖时间有误",
+                        evidence=[upload(db_session, objector, tmp_path, "证明")])
+    db_session.commit()
+    assert client.get(f"/api/v1/public/certificates/{number}").json()["status"] == "异议中"
