@@ -68,7 +68,7 @@ def test_demo_is_idempotent_and_creates_every_role(cli_db):
     with unit_of_work() as session:
         states = set(session.scalars(select(Application.state)))
     assert states >= {"draft", "submitted", "supplement_requested", "under_review", "review_failed", "in_notice",
-                      "certified"}
+                      "certified", "not_accepted", "withdrawn", "refused"}
 
 
 def test_org_create_with_bad_code_exits_non_zero_with_chinese_message(cli_db):

@@ -29,6 +29,9 @@ SCENARIOS: tuple[tuple[str, str, str, str, int], ...] = (
     ("全省驾培机构监管数据", "驾驶员培训机构备案与学时数据。", "54", "supplement_requested", -6),
     ("全省治超检测站称重数据", "公路超限检测站的称重与处罚数据。", "54", "review_failed", -40),
     ("全省交通执法案件数据", "交通运输综合执法案件办理数据。", "54", "draft", 0),
+    ("全省客运站售票数据", "汽车客运站售票与班线数据。", "54", "not_accepted", -9),
+    ("全省物流园区运行数据", "物流园区进出车辆与仓储数据。", "59", "withdrawn", -8),
+    ("全省网约车平台订单数据", "网约车平台订单汇总数据。", "54", "refused", -35),
 )
 
 
@@ -41,6 +44,12 @@ def _uploader(session: Session, actor: Actor, data_name: str) -> Callable[[str],
                             declared_type="application/pdf").digest
 
     return upload
+
+
+def _subject_of(session: Session, app: Application) -> Actor:
+    user = user_by_username(session, "subject")
+    assert user is not None
+    return actor_for(user)
 
 
 def _back_to(days: int) -> dt.date:
@@ -74,6 +83,15 @@ def load(session: Session, *, system: Actor) -> list[str]:
 def _advance(session: Session, app: Application, goal: str, offset: int, clerk: Actor, system: Actor) -> None:
     if goal in {"draft", "submitted"}:
         return
+    if goal == "withdrawn":
+        with clock.frozen(_back_to(offset + 1)):
+            svc.withdraw(session, actor=_subject_of(session, app), application_id=app.id, reason="数据范围调整后重新申请")
+        return
+    if goal == "not_accepted":
+        with clock.frozen(_back_to(offset + 2)):
+            svc.not_accept(session, actor=clerk, application_id=app.id,
+                           reasons="该数据由交通运输部统一管理，不属于本省公共数据资源登记范围。")
+        return
     if goal == "supplement_requested":
         with clock.frozen(_back_to(offset + 1)):
             svc.request_supplement(session, actor=clerk, application_id=app.id, items=[
@@ -83,6 +101,11 @@ def _advance(session: Session, app: Application, goal: str, offset: int, clerk: 
     with clock.frozen(_back_to(offset + 2)):
         svc.accept(session, actor=clerk, application_id=app.id)
     if goal in {"under_review", "under_review_overdue"}:
+        return
+    if goal == "refused":
+        with clock.frozen(_back_to(offset + 10)):
+            svc.refuse(session, actor=clerk, application_id=app.id, ground="ownership_dispute",
+                       reasons="该数据由平台企业采集，与申请单位之间存在权属争议，尚未解决。")
         return
     if goal == "review_failed":
         with clock.frozen(_back_to(offset + 10)):
