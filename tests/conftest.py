@@ -74,3 +74,18 @@ def app(session_maker: sessionmaker[Session], tmp_path: Path) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, base_url="http://testserver", follow_redirects=False) as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's Chromium, one per test module (skipped when missing unless PUBDATA_REQUIRE_BROWSER=1)."""
+    from tests.browser import launch_browser
+
+    yield from launch_browser()
+
+
+@pytest.fixture
+def page(browser):  # type: ignore[no-untyped-def]
+    from tests.browser import new_page
+
+    yield from new_page(browser)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import tempfile
 import threading
 import time
@@ -26,45 +24,12 @@ from pubdata.config import Settings
 from pubdata.db.testing import scratch_engine
 from pubdata.identity.roles import Role
 from pubdata.registry.certificates import current_certificate
+from tests.browser import free_port, shot
 from tests.factories import actor_of, make_user
 from tests.registry.support import registered
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(os.environ.get("PUBDATA_ARTIFACTS", "test-artifacts"))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):  # type: ignore[no-untyped-def]
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 860})
-    pg = context.new_page()
-    yield pg
-    context.close()
-
-
-def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Live:
@@ -81,7 +46,7 @@ def live() -> Iterator[Live]:
 
     from pubdata.web.app import create_app
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     with scratch_engine() as engine, tempfile.TemporaryDirectory() as tmp:
         # The QR code points at base_url: here, the live server itself.

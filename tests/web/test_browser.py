@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -16,17 +13,10 @@ from pubdata.config import Settings
 from pubdata.db.session import session_factory, unit_of_work
 from pubdata.db.testing import scratch_engine
 from pubdata.demo import DEMO_PASSWORD, load_demo
+from tests.browser import free_port, shot
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(os.environ.get("PUBDATA_ARTIFACTS", "test-artifacts"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +35,7 @@ def server(live_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
     app = create_app(Settings(var_dir=tmp_path_factory.mktemp("var"), secret_key="browser"),
                      session_maker=session_factory(live_engine))
-    port = _free_port()
+    port = free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -56,32 +46,6 @@ def server(live_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Ite
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):  # type: ignore[no-untyped-def]
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 860})
-    pg = context.new_page()
-    yield pg
-    context.close()
-
-
-def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def login(page, server: str, username: str) -> None:  # type: ignore[no-untyped-def]
