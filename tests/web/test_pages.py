@@ -114,3 +114,4 @@ def test_portal_shows_the_latest_signed_checkpoint(client, db_session):
     db_session.commit()
     page = client.get("/").text
     assert "平台账本检查点" in page and cp.root_hash.hex() in page and f"<dd>{cp.tree_size}</dd>" in page
+    assert "<title>首页 · " in page and page.count("平台账本检查点") == 1
