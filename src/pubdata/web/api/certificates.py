@@ -26,7 +26,7 @@ from pubdata.errors import DomainError, NotFound
 from pubdata.identity.permissions import Permission
 from pubdata.registry.models import Certificate
 from pubdata.registry.records import view_registration
-from pubdata.web.api.schemas import PROBLEM_RESPONSES
+from pubdata.web.api.schemas import PROBLEM_RESPONSES, KeysOut
 from pubdata.web.deps import Db, public, requires
 from pubdata.web.uploads import UnsupportedMediaType, bad_multipart
 
@@ -93,23 +93,6 @@ class VerifyOut(BaseModel):
     signature_valid: bool
     pdf_matches_record: bool | None = Field(description="PDF 是否与登记机构出具的文件逐字节一致（仅 PDF）")
     certificate: CertificateOut | None = Field(description="平台上该凭证的公开信息与当前状态")
-
-
-class KeyOut(BaseModel):
-    name: str
-    key_id: str
-    algorithm: str
-    hash: str
-    user_id: str
-    public_key: str = Field(description="非压缩点 04‖x‖y，十六进制")
-    pem: str
-    created_at: str
-    retired_at: str | None
-
-
-class KeysOut(BaseModel):
-    format: str
-    keys: list[KeyOut]
 
 
 class AnnouncementOut(BaseModel):

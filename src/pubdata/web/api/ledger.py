@@ -19,7 +19,7 @@ from pubdata.identity.permissions import Permission
 from pubdata.ledger import checkpoints as cps
 from pubdata.ledger import proofs
 from pubdata.ledger.canonical import event_bytes
-from pubdata.web.api.schemas import PROBLEM_RESPONSES
+from pubdata.web.api.schemas import PROBLEM_RESPONSES, KeysOut
 from pubdata.web.deps import Db, public, requires
 
 router = APIRouter(tags=["账本"], responses=PROBLEM_RESPONSES)
@@ -59,23 +59,6 @@ class ConsistencyOut(BaseModel):
     hashes: list[str] = Field(description="RFC 9162 一致性证明")
     first_checkpoint: CheckpointOut | None
     second_checkpoint: CheckpointOut | None
-
-
-class KeyOut(BaseModel):
-    name: str
-    key_id: str
-    algorithm: str
-    hash: str
-    user_id: str
-    public_key: str = Field(description="非压缩点 04‖x‖y，十六进制")
-    pem: str
-    created_at: str
-    retired_at: str | None
-
-
-class KeysOut(BaseModel):
-    format: str
-    keys: list[KeyOut]
 
 
 class EventProofOut(BaseModel):

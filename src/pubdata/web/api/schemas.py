@@ -63,3 +63,21 @@ class UserOut(BaseModel):
     organisation_id: int
     is_org_admin: bool
     is_active: bool
+
+
+# Public signing keys (ledger and certificates), one shape wherever keys are published.
+class KeyOut(BaseModel):
+    name: str
+    key_id: str
+    algorithm: str
+    hash: str
+    user_id: str
+    public_key: str = Field(description="非压缩点 04‖x‖y，十六进制")
+    pem: str
+    created_at: str
+    retired_at: str | None
+
+
+class KeysOut(BaseModel):
+    format: str
+    keys: list[KeyOut]
