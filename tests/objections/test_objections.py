@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import tempfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy.orm.exc import StaleDataError
 
 from pubdata import clock
 from pubdata.audit import Actor
@@ -20,6 +18,7 @@ from pubdata.objections import service as svc
 from pubdata.registry import applications as apps
 from pubdata.registry.public_notices import blocking_reason
 from pubdata.workflow import IllegalTransition
+from tests.concurrency import race
 from tests.factories import actor_of, make_user
 from tests.registry.support import registered, submitted_first, upload
 
@@ -146,28 +145,7 @@ def test_two_decisions_at_once_one_wins_the_other_gets_409():
             app = in_notice(s, subject, clerks[0], Path(tmp))
             obj = objection(s, objector, Path(tmp), app.registration_id)
             obj_id, seen = obj.id, obj.version
-        barrier, outcomes = threading.Barrier(2, timeout=30), []
-
-        def act(i: int) -> None:
-            from sqlalchemy.exc import OperationalError
-
-            from pubdata.web.problems import is_write_conflict
-
-            try:
-                with maker() as s, s.begin():
-                    svc.get_objection(s, objection_id=obj_id)
-                    barrier.wait()
-                    svc.decide(s, actor=clerks[i], objection_id=obj_id, action=("uphold", "dismiss")[i],
-                               reasons="决定", version=seen)
-                outcomes.append("ok")
-            except (StaleDataError, Conflict):
-                outcomes.append("409")
-            except OperationalError as exc:
-                outcomes.append("409" if is_write_conflict(exc) else repr(exc))
-
-        threads = [threading.Thread(target=act, args=(i,)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        assert sorted(outcomes) == ["409", "ok"]
+        outcomes = race(maker, lambda s: svc.get_objection(s, objection_id=obj_id),
+                        lambda s, i: svc.decide(s, actor=clerks[i], objection_id=obj_id,
+                                                action=("uphold", "dismiss")[i], reasons="决定", version=seen))
+        assert outcomes == ["409", "ok"]

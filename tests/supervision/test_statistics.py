@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-import threading
 
 import pytest
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm.exc import StaleDataError
 
 from pubdata import clock
 from pubdata.db.session import session_factory
@@ -18,7 +15,7 @@ from pubdata.errors import Conflict, PermissionDenied, ValidationFailed
 from pubdata.registry import applications as svc
 from pubdata.supervision import releases, stats
 from pubdata.supervision.models import StatisticRelease
-from pubdata.web.problems import is_write_conflict
+from tests.concurrency import race
 from tests.registry.support import registered, submitted_first
 from tests.supervision.support import authority, institution, subject_in, token
 
@@ -147,27 +144,9 @@ def test_two_approvals_at_once_one_wins_the_other_gets_409():
                                              period_end=dt.date(2026, 9, 30))
             rel_id, seen = rel.id, rel.version
 
-        both_loaded = threading.Barrier(2, timeout=30)
-        outcomes: list[str] = []
-
-        def act(i: int) -> None:
-            try:
-                with maker() as s, s.begin():
-                    s.get(StatisticRelease, rel_id)
-                    both_loaded.wait()  # both have read the draft before either writes
-                    releases.approve_release(s, actor=approvers[i], release_id=rel_id, version=seen)
-                outcomes.append("ok")
-            except (StaleDataError, Conflict):
-                outcomes.append("409")
-            except OperationalError as exc:  # SQLite: a stale reader cannot become a writer
-                outcomes.append("409" if is_write_conflict(exc) else repr(exc))
-
-        threads = [threading.Thread(target=act, args=(i,)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        assert sorted(outcomes) == ["409", "ok"]
+        outcomes = race(maker, lambda s: s.get(StatisticRelease, rel_id),
+                        lambda s, i: releases.approve_release(s, actor=approvers[i], release_id=rel_id, version=seen))
+        assert outcomes == ["409", "ok"]
         with maker() as s:
             final = s.get(StatisticRelease, rel_id)
             assert final is not None and final.state == "approved" and final.version == seen + 1
