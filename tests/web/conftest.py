@@ -1,8 +1,19 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
+from collections.abc import Iterator
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from pubdata.config import Settings
+from pubdata.db.session import session_factory, unit_of_work
+from pubdata.db.testing import scratch_engine
+from pubdata.demo import DEMO_PASSWORD, load_demo
+from tests.browser import free_port
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -19,3 +30,43 @@ def web_login(client: TestClient, username: str, password: str) -> str:
     r = client.post("/login", data={"username": username, "password": password, "csrf_token": token, "next": "/workbench"})
     assert r.status_code == 303, r.text
     return csrf_from(client.get("/workbench").text)
+
+
+# A live server over a demo database, for the browser tests (one per test module).
+
+@pytest.fixture(scope="module")
+def live_engine() -> Iterator[Engine]:
+    with scratch_engine() as engine:
+        with unit_of_work(engine) as session:
+            load_demo(session)
+        yield engine
+
+
+@pytest.fixture(scope="module")
+def server(live_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import uvicorn
+
+    from pubdata.web.app import create_app
+
+    app = create_app(Settings(var_dir=tmp_path_factory.mktemp("var"), secret_key="browser"),
+                     session_maker=session_factory(live_engine))
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(5)
+
+
+def login(page, server: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign in through the real login form as a demo user."""
+    page.goto(f"{server}/login")
+    page.fill("#f-username", username)
+    page.fill("#f-password", DEMO_PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{server}/workbench")

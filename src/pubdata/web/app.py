@@ -29,8 +29,13 @@ from pubdata.web.api import registry as registry_api
 from pubdata.web.api import supervision as supervision_api
 from pubdata.web.api import thirdparty as thirdparty_api
 from pubdata.web.deps import ACCESS_ATTR, ANON_CSRF_COOKIE, UNSAFE, dependency_calls
+from pubdata.web.pages import applicant as applicant_pages
 from pubdata.web.pages import auth as auth_pages
+from pubdata.web.pages import authority as authority_pages
+from pubdata.web.pages import catalog as catalog_pages
 from pubdata.web.pages import home as home_pages
+from pubdata.web.pages import institution as institution_pages
+from pubdata.web.pages import public_portal as public_portal_pages
 from pubdata.web.pages import public_certificates as public_certificate_pages
 from pubdata.web.pages import verification as verification_pages
 
@@ -73,7 +78,8 @@ def create_app(settings: Settings | None = None, session_maker: sessionmaker[Ses
     for module in (
         public_api, auth_api, org_api, audit_api, ledger_api, files_api, evidence_api, registry_api, objections_api,
         certificates_api, thirdparty_api, supervision_api, auth_pages, home_pages, verification_pages,
-        public_certificate_pages,
+        public_certificate_pages, public_portal_pages, catalog_pages, applicant_pages, institution_pages,
+        authority_pages,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

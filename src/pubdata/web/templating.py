@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from pubdata.identity.permissions import Permission
 from pubdata.identity.roles import ROLE_LABELS, Role, VerificationStatus
+from pubdata.web.paging import url_with
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
@@ -36,6 +37,10 @@ def status_label(code: str) -> str:
         return code
 
 
+def local_date(value: dt.date | None) -> str:
+    return f"{value.year}年{value.month}月{value.day}日" if value else ""
+
+
 def region_label(code: str | None) -> str:
     """"620102" → "甘肃省 兰州市 城关区"."""
     from pubdata.reference.regions import region_path
@@ -48,7 +53,9 @@ TEMPLATES.env.filters["local_time"] = local_time
 TEMPLATES.env.filters["region_label"] = region_label
 TEMPLATES.env.filters["role_label"] = role_label
 TEMPLATES.env.filters["status_label"] = status_label
+TEMPLATES.env.filters["local_date"] = local_date
 TEMPLATES.env.globals["Permission"] = Permission
+TEMPLATES.env.globals["url_with"] = url_with
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200,
