@@ -35,6 +35,7 @@ from pubdata.web.pages import authority as authority_pages
 from pubdata.web.pages import catalog as catalog_pages
 from pubdata.web.pages import home as home_pages
 from pubdata.web.pages import institution as institution_pages
+from pubdata.web.pages import operation as operation_pages
 from pubdata.web.pages import public_portal as public_portal_pages
 from pubdata.web.pages import public_certificates as public_certificate_pages
 from pubdata.web.pages import verification as verification_pages
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None, session_maker: sessionmaker[Ses
         public_api, auth_api, org_api, audit_api, ledger_api, files_api, evidence_api, registry_api, objections_api,
         certificates_api, thirdparty_api, supervision_api, auth_pages, home_pages, verification_pages,
         public_certificate_pages, public_portal_pages, catalog_pages, applicant_pages, institution_pages,
-        authority_pages,
+        authority_pages, operation_pages,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
