@@ -3,12 +3,14 @@
 # ruff: noqa: F401
 import pubdata.audit.models
 import pubdata.calendar.models
+import pubdata.catalog.index  # the catalog's tables and the hook that keeps them in step with the registry
 import pubdata.certificates.models
 import pubdata.evidence.models
 import pubdata.files.models
 import pubdata.identity.models
 import pubdata.ledger.models
 import pubdata.objections.models
+import pubdata.operation.models
 import pubdata.registry.models
 import pubdata.supervision.models
 import pubdata.thirdparty.models

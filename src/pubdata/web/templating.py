@@ -49,7 +49,31 @@ def region_label(code: str | None) -> str:
     return " ".join(names) or (code or "")
 
 
+def vocab_label(code: str | None, vocabulary: str) -> str:
+    """A registration-form vocabulary code in Chinese ("data_resource" → "数据资源")."""
+    from pubdata.registry import vocab
+
+    return vocab.label(vocabulary, code) or (code or "")
+
+
+def industry_label(code: str | None) -> str:
+    """"54" → "54 道路运输业" (GB/T 4754-2017)."""
+    from pubdata.reference.industries import get_industry
+
+    found = get_industry(code or "")
+    return f"{found.code} {found.name}" if found else (code or "")
+
+
+def certificate_status_label(code: str | None) -> str:
+    from pubdata.certificates.status import LABELS
+
+    return LABELS.get(code or "", code or "")
+
+
 TEMPLATES.env.filters["local_time"] = local_time
+TEMPLATES.env.filters["vocab_label"] = vocab_label
+TEMPLATES.env.filters["industry_label"] = industry_label
+TEMPLATES.env.filters["certificate_status_label"] = certificate_status_label
 TEMPLATES.env.filters["region_label"] = region_label
 TEMPLATES.env.filters["role_label"] = role_label
 TEMPLATES.env.filters["status_label"] = status_label
