@@ -109,3 +109,12 @@ def test_sweep_command_runs_and_is_repeatable(cli_db):
     assert "清扫完成" in first.stdout
     again = runner.invoke(app, ["sweep"])
     assert again.exit_code == 0 and "发证 0 件" in again.stdout
+
+
+def test_catalog_rebuild_lists_the_demo_registrations(cli_db):
+    assert runner.invoke(app, ["demo"]).exit_code == 0
+    result = runner.invoke(app, ["catalog-rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "目录已重建" in result.output
+    count = int(result.output.split("：")[1].split(" ")[0])
+    assert count >= 1

@@ -98,6 +98,17 @@ def demo(if_empty: bool = typer.Option(False, "--if-empty", help="仅当数据�
         ledger_checkpoint(if_due=False)  # the portal shows a signed tree head from the start
 
 
+@app.command("catalog-rebuild")
+def catalog_rebuild() -> None:
+    """重建公共数据资源目录（由登记记录重新生成目录条目与检索索引）。"""
+    from pubdata.catalog.index import rebuild
+
+    _require_migrated()
+    with get_engine().begin() as conn:
+        count = rebuild(conn)
+    typer.echo(f"目录已重建：{count} 条登记记录。")
+
+
 @app.command()
 def sweep() -> None:
     """定时清扫：公示期满发证、续展提醒、期满注销、账本检查点（可重复执行，建议每分钟一次）。"""

@@ -1,6 +1,6 @@
 """The catalog's tables: one entry per registration ever registered, its facets and its search terms.
 
-All three are a projection of the registry, rebuilt from it at any time (``pubdata catalog rebuild``); they are
+All three are a projection of the registry, rebuilt from it at any time (``pubdata catalog-rebuild``); they are
 audit-exempt because the registration's own events already record every change they mirror. An entry is never
 removed: a cancelled or revoked registration stays listed with its status.
 """
