@@ -34,6 +34,16 @@ SCENARIOS: tuple[tuple[str, str, str, str, int], ...] = (
     ("全省网约车平台订单数据", "网约车平台订单汇总数据。", "54", "refused", -35),
 )
 
+#: Further registered records for the public catalog: (data name, summary, industry, covered region, submitted).
+REGISTERED: tuple[tuple[str, str, str, str, int], ...] = (
+    ("兰州市公交IC卡刷卡客流数据", "兰州市城市公交线路的刷卡客流、换乘与时段分布数据。", "54", "620100", -80),
+    ("天水市城区道路交通流量数据", "天水市城区主要路口与路段的机动车流量监测数据。", "54", "620500", -75),
+    ("酒泉市国省干线公路养护数据", "酒泉市境内国省干线公路的养护计划、路况评定与工程数据。", "48", "620900", -70),
+    ("全省农村公路建设与管护数据", "全省农村公路里程、技术等级、建设项目与管护责任数据。", "48", "620000", -66),
+    ("全省道路运输从业人员资格数据", "道路运输驾驶员、危货从业人员的资格证件与继续教育数据。", "54", "620000", -64),
+    ("张掖市旅游包车运营数据", "张掖市旅游包车的备案、线路与运营里程数据。", "54", "620700", -62),
+)
+
 
 def _uploader(session: Session, actor: Actor, data_name: str) -> Callable[[str], str]:
     """Stores a small PDF per material and data set (distinct content, so distinct evidence digests)."""
@@ -65,13 +75,17 @@ def load(session: Session, *, system: Actor) -> list[str]:
     existing = set(session.scalars(select(Registration.data_name).where(
         Registration.subject_org_id == subject_user.organisation_id)))
     created = []
-    for name, summary, industry, goal, offset in SCENARIOS:
+    scenarios = [(*s, "620000") for s in SCENARIOS]
+    scenarios += [(name, summary, industry, "certified", offset, region)
+                  for name, summary, industry, region, offset in REGISTERED]
+    for name, summary, industry, goal, offset, region in scenarios:
         if name in existing:
             continue
         upload = _uploader(session, subject, name)
+        content = resource_content(upload, name=name, summary=summary, industry=industry)
+        content["basic"]["regions"] = [region]
         with clock.frozen(_back_to(offset)):
-            app = svc.create_application(session, actor=subject, kind="first",
-                                         content=resource_content(upload, name=name, summary=summary, industry=industry),
+            app = svc.create_application(session, actor=subject, kind="first", content=content,
                                          documents={"identity_proof": upload("统一社会信用代码证书")})
             if goal != "draft":
                 svc.submit(session, actor=subject, application_id=app.id)
