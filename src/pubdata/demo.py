@@ -58,6 +58,12 @@ DEMO_ORGS: tuple[DemoOrg, ...] = (
             R(Role.IMPLEMENTING_AGENCY, region_code="620000"), "agency", "陈洁"),
     DemoOrg("甘肃数据运营集团有限公司", "91620000", 30003, "企业", "620000",
             R(Role.OPERATOR), "operator", "褚志远"),
+    DemoOrg("甘肃省司法厅", "11620000", 10007, "党政机关", "620000",
+            R(Role.JUSTICE_DEPARTMENT), "justice", "卫东"),
+    DemoOrg("甘肃省市场监督管理局", "11620000", 10008, "党政机关", "620000",
+            R(Role.MARKET_REGULATION), "market", "蒋宁"),
+    DemoOrg("甘肃省人民政府办公厅", "11620000", 10009, "党政机关", "620000",
+            R(Role.PEOPLES_GOVERNMENT), "government", "沈卓"),
 )
 
 
@@ -89,4 +95,7 @@ def load_demo(session: Session, *, actor: Actor | None = None) -> list[str]:
     from pubdata.registry.demo import load as load_registrations
 
     created += load_registrations(session, system=actor)
+    from pubdata.operation.demo import load as load_operation
+
+    created += load_operation(session, system=actor)
     return created

@@ -36,7 +36,8 @@ def _concrete(path: str) -> str:
 def test_regulator_holds_no_write_permission():
     granted = permissions_for([Role.REGULATOR], org_admin=True)
     assert granted == {Permission.ACCOUNT_SELF.value, Permission.ORG_READ_ALL.value, Permission.AUDIT_READ.value,
-                       Permission.SUPERVISE_READ.value, Permission.INSTITUTION_REPORT.value}
+                       Permission.SUPERVISE_READ.value, Permission.INSTITUTION_REPORT.value,
+                       Permission.OPERATION_READ.value}  # they oversee authorized operation too (read only)
     assert not (granted & ({p.value for p in EVERY_USER} - {Permission.ACCOUNT_SELF.value}))
     # A security bureau that also holds public data keeps a subject's rights in that capacity.
     both = permissions_for([Role.REGULATOR, Role.REGISTRATION_SUBJECT])

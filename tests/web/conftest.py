@@ -43,13 +43,18 @@ def live_engine() -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="module")
-def server(live_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The live server's settings: its var dir holds the signing keys a sweep run by the test must use too."""
+    return Settings(var_dir=tmp_path_factory.mktemp("var"), secret_key="browser")
+
+
+@pytest.fixture(scope="module")
+def server(live_engine: Engine, live_settings: Settings) -> Iterator[str]:
     import uvicorn
 
     from pubdata.web.app import create_app
 
-    app = create_app(Settings(var_dir=tmp_path_factory.mktemp("var"), secret_key="browser"),
-                     session_maker=session_factory(live_engine))
+    app = create_app(live_settings, session_maker=session_factory(live_engine))
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)

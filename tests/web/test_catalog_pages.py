@@ -94,3 +94,10 @@ def test_the_api_refuses_an_unknown_filter_value_with_a_field_error(client):
     r = client.get("/api/v1/public/catalog", params={"type": "painting"})
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "type"
+
+
+@pytest.mark.parametrize("path", ["/catalog/99999999999999999999", "/api/v1/public/catalog/99999999999999999999"])
+def test_an_id_larger_than_any_row_is_a_404_not_a_500(client, path):
+    r = client.get(path)
+    assert r.status_code == 404
+    assert "不存在" in r.text

@@ -43,6 +43,25 @@ PUBLIC = {
     ("GET", "/public/certificates"),
     ("GET", "/public/certificates/{number}"),
     ("POST", "/public/certificates/verify"),
+    # The public portal (issue 7): notices, announcements, rules, statistics, the ledger, the catalog (REG-35).
+    ("GET", "/notices"),
+    ("GET", "/notices/{notice_id}"),
+    ("GET", "/announcements"),
+    ("GET", "/rules"),
+    ("GET", "/statistics"),
+    ("GET", "/ledger"),
+    ("GET", "/catalog"),
+    ("GET", "/catalog/{registration_id}"),
+    ("GET", "/api/v1/public/catalog"),
+    ("GET", "/api/v1/public/catalog/{registration_id}"),
+    # Authorized operation disclosure (OPS-32) and scenario demands anyone may submit (OPS-15).
+    ("GET", "/public/authorizations"),
+    ("GET", "/public/authorizations/report"),
+    ("GET", "/api/v1/public/authorizations"),
+    ("GET", "/api/v1/public/authorizations/annual-report"),
+    ("GET", "/public/demands/new"),
+    ("POST", "/public/demands/new"),
+    ("POST", "/api/v1/operation/demands"),
 }
 FRAMEWORK = FRAMEWORK_PATHS
 

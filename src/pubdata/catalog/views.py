@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pubdata.catalog.models import CatalogEntry
-from pubdata.registry import vocab
+from pubdata.registry import wording
 from pubdata.registry.form import FIELDS
 
 SECTIONS = {"resource": "数据资源信息", "product": "数据产品和服务信息", "open_data": "开放信息",
@@ -13,22 +11,12 @@ SECTIONS = {"resource": "数据资源信息", "product": "数据产品和服务�
 _FIELDS = {f.path: f for f in FIELDS}
 
 
-def display(kind: str, value: Any) -> str:
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if kind.startswith("enum:"):
-        return vocab.label(kind.removeprefix("enum:"), str(value)) or str(value)
-    if isinstance(value, list):
-        return "、".join(str(v) for v in value)
-    return str(value)
-
-
 def sections(entry: CatalogEntry) -> list[tuple[str, list[tuple[str, str]]]]:
     """[(section label, [(field label, shown value)])] in the form's order."""
     out = []
     for key, label in SECTIONS.items():
         values = entry.details.get(key) or {}
-        rows = [(f.label, display(f.kind, values[name]))
+        rows = [(f.label, wording.text(f.kind, values[name]))
                 for path, f in _FIELDS.items() if path.startswith(key + ".")
                 and (name := path.split(".", 1)[1]) in values]
         if rows:

@@ -47,6 +47,19 @@ class Permission(StrEnum):
     STATISTICS_READ = "statistics.read"
     STATISTICS_DRAFT = "statistics.draft_release"
     STATISTICS_APPROVE = "statistics.approve"
+    # Authorized operation (OPS-10..21, OPS-32, OPS-36): each step by its own body.
+    OPERATION_READ = "operation.read"
+    OPERATION_PLAN = "operation.plan"
+    OPERATION_FEASIBILITY = "operation.feasibility"
+    OPERATION_LEGALITY = "operation.legality"
+    OPERATION_FAIR_COMPETITION = "operation.fair_competition"
+    OPERATION_DELIBERATE = "operation.deliberate"
+    OPERATION_FILE = "operation.file"
+    OPERATION_SELECT = "operation.select"
+    OPERATION_SUPERVISE = "operation.supervise"
+    OPERATION_TERMINATE = "operation.terminate"
+    OPERATION_EVALUATE = "operation.evaluate"
+    OPERATION_OPERATE = "operation.operate"
 
     @property
     def label(self) -> str:
@@ -77,12 +90,28 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.STATISTICS_READ: "查看登记统计",
     Permission.STATISTICS_DRAFT: "拟定统计信息发布",
     Permission.STATISTICS_APPROVE: "同意统计信息发布",
+    Permission.OPERATION_READ: "查看授权运营",
+    Permission.OPERATION_PLAN: "编制授权运营实施方案",
+    Permission.OPERATION_FEASIBILITY: "组织实施方案可行性论证",
+    Permission.OPERATION_LEGALITY: "实施方案合法性审查",
+    Permission.OPERATION_FAIR_COMPETITION: "实施方案公平竞争审查",
+    Permission.OPERATION_DELIBERATE: "审议授权运营实施方案",
+    Permission.OPERATION_FILE: "授权运营备案",
+    Permission.OPERATION_SELECT: "选择运营机构与签订协议",
+    Permission.OPERATION_SUPERVISE: "督促运营机构整改与暂停权限",
+    Permission.OPERATION_TERMINATE: "终止授权运营协议",
+    Permission.OPERATION_EVALUATE: "授权运营工作评价",
+    Permission.OPERATION_OPERATE: "运营机构签署与整改",
 }
 
 #: Permissions whose use requires the actor's organisation to be real-name verified (REG-36).
 NEEDS_VERIFIED: frozenset[Permission] = frozenset(
     {Permission.SUBMIT, Permission.ORG_VERIFY, Permission.ROLE_GRANT, Permission.CALENDAR_IMPORT,
-     Permission.THIRD_PARTY_SERVE, Permission.SUPERVISE, Permission.STATISTICS_DRAFT, Permission.STATISTICS_APPROVE}
+     Permission.THIRD_PARTY_SERVE, Permission.SUPERVISE, Permission.STATISTICS_DRAFT, Permission.STATISTICS_APPROVE,
+     Permission.OPERATION_PLAN, Permission.OPERATION_FEASIBILITY, Permission.OPERATION_LEGALITY,
+     Permission.OPERATION_FAIR_COMPETITION, Permission.OPERATION_DELIBERATE, Permission.OPERATION_FILE,
+     Permission.OPERATION_SELECT, Permission.OPERATION_SUPERVISE, Permission.OPERATION_TERMINATE,
+     Permission.OPERATION_EVALUATE, Permission.OPERATION_OPERATE}
 )
 
 EVERY_USER: frozenset[Permission] = frozenset(
@@ -94,7 +123,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DATA_AUTHORITY: frozenset(
         {Permission.ORG_READ_ALL, Permission.AUDIT_READ, Permission.ROLE_GRANT, Permission.CALENDAR_IMPORT,
          Permission.SUPERVISE, Permission.SUPERVISE_READ, Permission.INSTITUTION_REPORT,
-         Permission.STATISTICS_READ, Permission.STATISTICS_DRAFT, Permission.STATISTICS_APPROVE}
+         Permission.STATISTICS_READ, Permission.STATISTICS_DRAFT, Permission.STATISTICS_APPROVE,
+         Permission.OPERATION_READ, Permission.OPERATION_PLAN, Permission.OPERATION_FEASIBILITY,
+         Permission.OPERATION_FILE, Permission.OPERATION_EVALUATE}
     ),
     Role.REGISTRATION_INSTITUTION: frozenset(
         {Permission.ORG_VERIFY, Permission.ORG_READ_ALL, Permission.AUDIT_READ, Permission.INSTITUTION_REPORT,
@@ -103,11 +134,18 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.REGISTRATION_SUBJECT: frozenset({Permission.DRAFT_WRITE, Permission.SUBMIT, Permission.THIRD_PARTY_ENGAGE}),
     Role.AGENT: frozenset({Permission.DRAFT_WRITE, Permission.SUBMIT, Permission.THIRD_PARTY_ENGAGE}),
     Role.THIRD_PARTY: frozenset({Permission.THIRD_PARTY_SERVE}),
-    Role.INDUSTRY_DEPARTMENT: frozenset({Permission.ORG_READ_ALL, Permission.REGISTRY_READ_INDUSTRY}),
+    Role.INDUSTRY_DEPARTMENT: frozenset({Permission.ORG_READ_ALL, Permission.REGISTRY_READ_INDUSTRY,
+                                         Permission.OPERATION_READ, Permission.OPERATION_SUPERVISE}),
     Role.REGULATOR: frozenset({Permission.ORG_READ_ALL, Permission.AUDIT_READ, Permission.SUPERVISE_READ,
-                               Permission.INSTITUTION_REPORT}),
-    Role.IMPLEMENTING_AGENCY: frozenset(),
-    Role.OPERATOR: frozenset({Permission.DRAFT_WRITE, Permission.SUBMIT, Permission.THIRD_PARTY_ENGAGE}),
+                               Permission.INSTITUTION_REPORT, Permission.OPERATION_READ}),
+    Role.IMPLEMENTING_AGENCY: frozenset({Permission.OPERATION_READ, Permission.OPERATION_PLAN,
+                                         Permission.OPERATION_SELECT, Permission.OPERATION_SUPERVISE,
+                                         Permission.OPERATION_TERMINATE}),
+    Role.OPERATOR: frozenset({Permission.DRAFT_WRITE, Permission.SUBMIT, Permission.THIRD_PARTY_ENGAGE,
+                              Permission.OPERATION_OPERATE}),
+    Role.JUSTICE_DEPARTMENT: frozenset({Permission.OPERATION_READ, Permission.OPERATION_LEGALITY}),
+    Role.MARKET_REGULATION: frozenset({Permission.OPERATION_READ, Permission.OPERATION_FAIR_COMPETITION}),
+    Role.PEOPLES_GOVERNMENT: frozenset({Permission.OPERATION_READ, Permission.OPERATION_DELIBERATE}),
 }
 
 #: Roles that only look (REG-17: regulators oversee read-only). An organisation holding nothing but these gets

@@ -15,6 +15,10 @@ class Role(StrEnum):
     REGULATOR = "regulator"
     IMPLEMENTING_AGENCY = "implementing_agency"
     OPERATOR = "operator"
+    # Bodies that review an operation implementation plan (OPS-10, OPS-17).
+    JUSTICE_DEPARTMENT = "justice_department"
+    MARKET_REGULATION = "market_regulation"
+    PEOPLES_GOVERNMENT = "peoples_government"
 
     @property
     def label(self) -> str:
@@ -31,6 +35,9 @@ ROLE_LABELS: dict[Role, str] = {
     Role.REGULATOR: "监管部门",
     Role.IMPLEMENTING_AGENCY: "实施机构",
     Role.OPERATOR: "运营机构",
+    Role.JUSTICE_DEPARTMENT: "司法行政部门",
+    Role.MARKET_REGULATION: "市场监督管理部门",
+    Role.PEOPLES_GOVERNMENT: "本级人民政府",
 }
 
 

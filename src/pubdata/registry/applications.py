@@ -295,10 +295,20 @@ def accept(session: Session, *, actor: Actor, application_id: int, version: int 
     return app
 
 
+def check_supplement_allowed(app: Application) -> None:
+    """REG-26 一次性告知: everything to add is told in one notice. Still not in order after it, the application is
+    declined (不予受理) with reasons rather than sent round again."""
+    if app.supplement_rounds >= 1:
+        raise Conflict("已一次性告知补正，不能再次要求补正；补正后仍不符合规定的，可作出不予受理决定并说明理由"
+                       "（第二十六条）。", code="supplement_already_requested")
+
+
 def request_supplement(session: Session, *, actor: Actor, application_id: int, items: Sequence[Mapping[str, str]],
                        version: int | None = None) -> Application:
     """One notice listing everything to add or correct (REG-26: 一次性告知); the clock restarts on resubmission."""
     app = _institution(session, actor, application_id, version, "request_supplement")
+    MACHINES[Kind(app.kind)].next_state(app.state, "request_supplement")  # an illegal move says so first
+    check_supplement_allowed(app)
     clean = [{"field": str(i.get("field") or ""), "item": str(i.get("item") or "").strip(),
               "reason": str(i.get("reason") or "").strip()} for i in items]
     errors = [FieldError(f"items.{n}.item", "required", "请写明须补正的材料或事项。")

@@ -16,11 +16,11 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from pubdata.audit import Actor
+from pubdata.certificates.signing import SETTINGS_INFO
 from pubdata.config import Settings
 from pubdata.errors import NotAuthenticated, PermissionDenied
 from pubdata.identity.access import actor_for, require
 from pubdata.identity.auth import resolve_api_token, resolve_session
-from pubdata.identity.models import WebSession
 from pubdata.identity.permissions import Permission
 
 SESSION_COOKIE = "pubdata_session"
@@ -38,6 +38,8 @@ def get_settings_dep(request: Request) -> Settings:
 def get_db(request: Request) -> Iterator[Session]:
     """A session per request. Routes commit explicitly before answering; anything else is rolled back."""
     session: Session = request.app.state.sessionmaker()
+    # Signing and checkpoints read the app's settings (its key directory), not the process defaults.
+    session.info[SETTINGS_INFO] = request.app.state.settings
     try:
         yield session
     finally:
@@ -72,6 +74,8 @@ def _resolve(request: Request, db: Session) -> Actor:
         db.commit()  # persist last-seen touches and idle expiry
         if web is not None:
             request.state.web_session = web
+            # Kept as a plain value: an error page is drawn after the request's session is closed.
+            request.state.csrf_token = web.csrf_token
             request.state.auth_method = "session"
             actor = actor_for(web.user, **meta)
             if request.method in UNSAFE and request.url.path.startswith("/api/"):
@@ -97,6 +101,20 @@ def requires(permission: Permission) -> Any:
     return Depends(dependency)
 
 
+def requires_any(*permissions: Permission) -> Any:
+    """Route dependency for a route several bodies use, each for its own step (the service checks which):
+    the caller must hold at least one, so nobody else gets as far as input validation."""
+
+    def dependency(request: Request, db: Db) -> Actor:
+        actor = _resolve(request, db)
+        held = [p for p in permissions if actor.can(p.value)]
+        require(actor, held[0] if held else permissions[0])
+        return actor
+
+    setattr(dependency, ACCESS_ATTR, "|".join(p.value for p in permissions))
+    return Depends(dependency)
+
+
 def public() -> Any:
     """Route dependency for routes anyone may call; yields the actor (anonymous or signed in)."""
 
@@ -109,9 +127,8 @@ def public() -> Any:
 
 def csrf_token_for(request: Request) -> str:
     """The token forms must echo: bound to the web session, or to an anonymous cookie before login."""
-    web: WebSession | None = getattr(request.state, "web_session", None)
-    if web is not None:
-        return web.csrf_token
+    if bound := getattr(request.state, "csrf_token", None):
+        return str(bound)
     token = request.cookies.get(ANON_CSRF_COOKIE) or getattr(request.state, "new_anon_csrf", None)
     if not token:
         token = secrets.token_urlsafe(32)
@@ -129,8 +146,7 @@ async def csrf_protect(request: Request, db: Db) -> None:
     _resolve(request, db)
     form = await request.form()
     given = form.get(CSRF_FIELD)
-    web: WebSession | None = getattr(request.state, "web_session", None)
-    expected = web.csrf_token if web is not None else request.cookies.get(ANON_CSRF_COOKIE)
+    expected = getattr(request.state, "csrf_token", None) or request.cookies.get(ANON_CSRF_COOKIE)
     _check_csrf(given if isinstance(given, str) else None, expected)
 
 

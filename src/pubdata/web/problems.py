@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -114,6 +114,19 @@ async def operational_error(request: Request, exc: Exception) -> Response:
     return await unexpected(request, exc)
 
 
+def is_out_of_range(exc: Exception) -> bool:
+    """An id in a URL larger than any row can have: SQLite's driver overflows, PostgreSQL refuses the value."""
+    if isinstance(exc, OverflowError):
+        return True
+    return isinstance(exc, DataError) and "out of range" in str(exc.orig)
+
+
+async def out_of_range(request: Request, exc: Exception) -> Response:
+    if is_out_of_range(exc):
+        return problem(request, 404, "not_found", "您访问的记录不存在。")
+    return await unexpected(request, exc)
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
@@ -132,5 +145,7 @@ def install(app: Any) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StaleDataError, stale_data)
     app.add_exception_handler(OperationalError, operational_error)
+    app.add_exception_handler(DataError, out_of_range)
+    app.add_exception_handler(OverflowError, out_of_range)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)

@@ -19,9 +19,11 @@ router = APIRouter(include_in_schema=False)
 @router.get("/")
 def index(request: Request, db: Db, actor: Actor = public()) -> Response:
     from pubdata.ledger.checkpoints import latest
+    from pubdata.registry.public_views import portal_counts
 
     # REG-42: the signed tree head anyone can check the platform's records against (issue 3).
-    return render(request, "index.html", {"rules": rules.ALL, "checkpoint": latest(db.connection())})
+    return render(request, "index.html", {"rules": rules.ALL, "checkpoint": latest(db.connection()),
+                                          "counts": portal_counts(db), "notice_rule": rules.PUBLIC_NOTICE})
 
 
 @router.get("/workbench")

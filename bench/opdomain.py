@@ -1,0 +1,156 @@
+"""Operation-domain figures on a 10,000,000-row synthetic population. Prints JSON.
+
+    .venv/bin/python bench/opdomain.py [--rows 10000000] [--rounds 7] [--dir /tmp/pubdata-bench]
+
+* policy_check_ms — sqlglot parse, qualify and analysis of a typical aggregate query (median; target < 20).
+* direct_s / checked_s — the same SQL run straight on the DuckDB connection and through DomainEngine.run
+  (check + measurement columns + disclosure control), interleaved in one run, medians; target ratio ≤ 1.25.
+  ratio_best compares the fastest run of each (less sensitive to other load on a shared machine).
+* peak_rss_mib — the benchmark process's peak resident memory (the data is generated in a child process
+  so that generation does not count); duckdb_memory_mib — DuckDB's own accounting after the runs.
+
+The data file is kept in --dir and reused while it has the requested number of rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from pubdata.opdomain import policy
+from pubdata.opdomain.engine import DomainEngine, Limits
+from pubdata.opdomain.schema import Dataset, DisclosureConfig, Grade, Grant
+from pubdata.opdomain.synthetic import POPULATION, REGION, demo_dataset
+
+QUERIES = {
+    "by_city_gender": (
+        "SELECT city_code, gender, count(*) AS n, avg(annual_income) AS mean_income "
+        "FROM population WHERE age >= 18 GROUP BY city_code, gender ORDER BY city_code, gender"
+    ),
+    "by_county_age_band": (
+        "SELECT county_code, age // 10 AS decade, count(*) AS n, sum(annual_income) AS income "
+        "FROM population GROUP BY county_code, decade ORDER BY county_code, decade"
+    ),
+}
+NOW = dt.datetime(2026, 6, 1)
+
+
+def _generate(path: Path, rows: int) -> float:
+    code = (
+        "import duckdb, sys\n"
+        "from pubdata.opdomain.synthetic import write_population, write_regions\n"
+        "con = duckdb.connect(sys.argv[1]); con.execute('SET enable_progress_bar = false')\n"
+        "write_regions(con); write_population(con, int(sys.argv[2])); con.execute('CHECKPOINT'); con.close()\n"
+    )
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code, str(path), str(rows)], check=True)
+    return time.perf_counter() - t0
+
+
+def _rows_in(path: Path) -> int:
+    if not path.exists():
+        return -1
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            return int(con.execute("SELECT count(*) FROM population").fetchone()[0])  # type: ignore[index]
+    except duckdb.Error:
+        return -1
+
+
+def _grant(dataset: Dataset) -> Grant:
+    cols = {t.name: frozenset(c.name for c in t.columns if c.grade is not Grade.CORE) for t in (POPULATION, REGION)}
+    return Grant(dataset, cols, NOW + dt.timedelta(days=1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--dir", default="/tmp/pubdata-bench")
+    args = parser.parse_args()
+    folder = Path(args.dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"population-{args.rows}.duckdb"
+    figures: dict[str, object] = {"rows": args.rows}
+    if _rows_in(path) != args.rows:
+        path.unlink(missing_ok=True)
+        figures["generate_s"] = round(_generate(path, args.rows), 1)
+    figures["file_mib"] = round(path.stat().st_size / 2**20, 1)
+
+    dataset = demo_dataset()
+    grant = _grant(dataset)
+    checks = []
+    for _ in range(200):
+        t0 = time.perf_counter()
+        policy.check(QUERIES["by_city_gender"], grant)
+        checks.append(time.perf_counter() - t0)
+    figures["policy_check_ms"] = {
+        "median": round(statistics.median(checks) * 1e3, 2),
+        "p95": round(sorted(checks)[int(len(checks) * 0.95)] * 1e3, 2),
+    }
+
+    limits = Limits(memory_limit="4GB", threads=2, timeout_s=120)
+    engine = DomainEngine(path, dataset, limits)
+    raw = engine._con.cursor()  # the same DuckDB instance and settings, without the platform around it
+    engine.population("population")  # counted once per engine; not part of a query's cost
+    for name, sql in QUERIES.items():
+        raw.execute(sql).fetchall()  # warm both paths
+        engine.run(sql, grant, now=NOW)
+        direct, checked = [], []
+        for _ in range(args.rounds):
+            t0 = time.perf_counter()
+            raw.execute(sql).fetchall()
+            direct.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            result = engine.run(sql, grant, now=NOW)
+            checked.append(time.perf_counter() - t0)
+        d, c = statistics.median(direct), statistics.median(checked)
+        figures[name] = {
+            "direct_s": round(d, 4),
+            "checked_s": round(c, 4),
+            "ratio": round(c / d, 3),
+            # best of N: the least disturbed run of each, on a machine shared with other work
+            "ratio_best": round(min(checked) / min(direct), 3),
+            "rows": len(result.result.rows),
+            "suppressed_cells": result.result.suppressed_count(),
+        }
+    # The same typical query with exact contributor counts (one more count_if per sum), for comparison.
+    exact_dataset = dataclasses.replace(dataset, disclosure=DisclosureConfig(exact_contributors=True))
+    exact = DomainEngine(path, exact_dataset, limits)
+    exact_grant = _grant(exact_dataset)
+    sql = QUERIES["by_city_gender"]
+    exact.run(sql, exact_grant, now=NOW)
+    direct, checked = [], []
+    for _ in range(args.rounds):
+        t0 = time.perf_counter()
+        raw.execute(sql).fetchall()
+        direct.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        exact.run(sql, exact_grant, now=NOW)
+        checked.append(time.perf_counter() - t0)
+    figures["by_city_gender_exact_contributors"] = {
+        "direct_s": round(statistics.median(direct), 4),
+        "checked_s": round(statistics.median(checked), 4),
+        "ratio": round(statistics.median(checked) / statistics.median(direct), 3),
+    }
+    exact.close()
+    mem = raw.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
+    figures["duckdb_memory_mib"] = round((mem[0] or 0) / 2**20, 1) if mem else None
+    engine.close()
+    figures["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    figures["threads"] = limits.threads
+    print(json.dumps(figures, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
