@@ -34,6 +34,9 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.*
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for stats
+
+from stats import pct, summary
 
 from pubdata.catalog.index import rebuild
 from pubdata.catalog.search import CatalogQuery, facet_counts, search
@@ -65,16 +68,6 @@ DEPARTMENTS = [("交通运输局", "54", ["公路", "客运", "货运", "路网"
                ("文化和旅游局", "88", ["景区", "游客", "文物", "演出", "旅行社"])]
 KINDS = ["统计数据", "明细数据", "监测数据", "业务数据", "台账", "名录", "指标数据"]
 PERIODS = ["2019年以来", "2021—2025年", "年度", "月度", "实时", "历史"]
-
-
-def _pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1e3, 2)
-
-
-def _summary(latencies: list[float]) -> dict[str, float]:
-    return {"n": len(latencies), "p50_ms": _pct(latencies, 0.50), "p95_ms": _pct(latencies, 0.95),
-            "p99_ms": _pct(latencies, 0.99), "mean_ms": round(statistics.fmean(latencies) * 1e3, 2)}
 
 
 def _record(rng: random.Random, i: int) -> tuple[str, str, list[str], str, str, str]:
@@ -206,16 +199,16 @@ def measure(engine: Engine, planted: list[tuple[str, int]], rounds: int) -> dict
         per_query: dict[str, float] = {}
         for q in QUERIES:
             times = timed(lambda q=q: search(s, CatalogQuery(q), first), rounds)
-            per_query[q] = _pct(times, 0.95)
+            per_query[q] = pct(times, 0.95)
             lat += times
-        out["search_service"] = _summary(lat)
+        out["search_service"] = summary(lat)
         out["search_service_p95_by_query_ms"] = per_query
         cities = list(CITIES)
-        out["search_plus_region_counts"] = _summary(
+        out["search_plus_region_counts"] = summary(
             [t for q in QUERIES for t in timed(lambda q=q: (search(s, CatalogQuery(q), first),
                                                             facet_counts(s, CatalogQuery(q), "region", cities)),
                                                max(3, rounds // 3))])
-        out["browse_city_page_5"] = _summary(timed(
+        out["browse_city_page_5"] = summary(timed(
             lambda: search(s, CatalogQuery("", {"region": "620500"}), PageRequest(5, 20)), rounds))
         # Ranking quality.
         ranks = []
@@ -239,11 +232,11 @@ def measure(engine: Engine, planted: list[tuple[str, int]], rounds: int) -> dict
         for label, urls in pages.items():
             for u in urls:
                 assert client.get(u).status_code == 200, u
-            out[label] = _summary([t for u in urls for t in timed(lambda u=u: client.get(u), rounds)])
+            out[label] = summary([t for u in urls for t in timed(lambda u=u: client.get(u), rounds)])
     from pubdata.registry.public_notices import in_notice
 
     with maker() as s:
-        out["notices_service_open"] = _summary(timed(lambda: in_notice(s, limit=20), rounds))
+        out["notices_service_open"] = summary(timed(lambda: in_notice(s, limit=20), rounds))
     return out
 
 

@@ -38,6 +38,9 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.registry.support
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for stats
+
+from stats import summary
 
 from pubdata import clock
 from pubdata.certificates import document, pdf, qr, signing
@@ -54,16 +57,6 @@ from pubdata.registry import codes
 from pubdata.registry.models import Certificate, Registration
 
 BATCH = 2000
-
-
-def _pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1e3, 2)
-
-
-def _summary(latencies: list[float]) -> dict[str, float]:
-    return {"n": len(latencies), "p50_ms": _pct(latencies, 0.50), "p95_ms": _pct(latencies, 0.95),
-            "p99_ms": _pct(latencies, 0.99), "mean_ms": round(statistics.fmean(latencies) * 1e3, 2)}
 
 
 # -- loading --------------------------------------------------------------------------------------------------
@@ -207,7 +200,7 @@ def concurrent(port: int, pool: list[str], clients: int, seconds: float) -> dict
     elapsed = time.perf_counter() - t0
     latencies = [x for r in results for x in r]
     return {"clients": clients, "seconds": round(elapsed, 1), "requests_per_s": round(len(latencies) / elapsed),
-            **_summary(latencies)}
+            **summary(latencies)}
 
 
 def measure_lookups(engine: Engine, settings: Settings, numbers: list[str], seconds: float) -> dict[str, Any]:
@@ -233,8 +226,8 @@ def measure_lookups(engine: Engine, settings: Settings, numbers: list[str], seco
         k = max(1, min(1000, (len(shuffled) - w) // 3))
         single(port, shuffled[:w])
         warm_pool = shuffled[w:w + k]
-        cold_single = _summary(single(port, warm_pool))
-        warm_single = _summary(single(port, warm_pool))
+        cold_single = summary(single(port, warm_pool))
+        warm_single = summary(single(port, warm_pool))
         warm_8 = concurrent(port, warm_pool, 8, seconds)
         cold_8 = concurrent(port, shuffled[w + k:], 8, seconds)
         warm_1 = concurrent(port, warm_pool, 1, seconds)

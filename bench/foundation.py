@@ -13,8 +13,8 @@ import time
 
 from pubdata.audit import Actor, record
 from pubdata.calendar.builtin import builtin_calendar
-from pubdata.db.testing import scratch_engine
 from pubdata.db.session import session_factory
+from pubdata.db.testing import scratch_engine
 from pubdata.identity.passwords import hash_password, verify_password
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from pubdata.config import Settings
 from pubdata.db.testing import scratch_engine
 from pubdata.identity.roles import Role
 from pubdata.registry.certificates import current_certificate
-from tests.browser import free_port, shot
+from tests.browser import free_port, serve, shot
 from tests.factories import actor_of, make_user
 from tests.registry.support import registered
 
@@ -42,8 +40,6 @@ class Live:
 
 @pytest.fixture(scope="module")
 def live() -> Iterator[Live]:
-    import uvicorn
-
     from pubdata.web.app import create_app
 
     port = free_port()
@@ -53,16 +49,8 @@ def live() -> Iterator[Live]:
         settings = Settings(var_dir=Path(tmp) / "var", secret_key="browser", base_url=url)
         app = create_app(settings, session_maker=sessionmaker(bind=engine, expire_on_commit=False,
                                                               info={SETTINGS_INFO: settings}))
-        srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        for _ in range(100):
-            if srv.started:
-                break
-            time.sleep(0.05)
-        yield Live(url, engine, settings, Path(tmp))
-        srv.should_exit = True
-        thread.join(5)
+        for served in serve(app, port):
+            yield Live(served, engine, settings, Path(tmp))
 
 
 def _issue(live: Live, name: str) -> tuple[int, str, str, bytes]:

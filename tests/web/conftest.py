@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +11,7 @@ from pubdata.config import Settings
 from pubdata.db.session import session_factory, unit_of_work
 from pubdata.db.testing import scratch_engine
 from pubdata.demo import DEMO_PASSWORD, load_demo
-from tests.browser import free_port
+from tests.browser import serve
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -50,22 +48,9 @@ def live_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def server(live_engine: Engine, live_settings: Settings) -> Iterator[str]:
-    import uvicorn
-
     from pubdata.web.app import create_app
 
-    app = create_app(live_settings, session_maker=session_factory(live_engine))
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(5)
+    yield from serve(create_app(live_settings, session_maker=session_factory(live_engine)))
 
 
 def login(page, server: str, username: str) -> None:  # type: ignore[no-untyped-def]
