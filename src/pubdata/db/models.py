@@ -10,6 +10,7 @@ import pubdata.files.models
 import pubdata.identity.models
 import pubdata.ledger.models
 import pubdata.objections.models
+import pubdata.opdomain.models
 import pubdata.operation.models
 import pubdata.registry.models
 import pubdata.supervision.models

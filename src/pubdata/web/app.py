@@ -24,6 +24,7 @@ from pubdata.web.api import evidence as evidence_api
 from pubdata.web.api import files as files_api
 from pubdata.web.api import ledger as ledger_api
 from pubdata.web.api import objections as objections_api
+from pubdata.web.api import opdomain as opdomain_api
 from pubdata.web.api import operation as operation_api
 from pubdata.web.api import organisations as org_api
 from pubdata.web.api import public as public_api
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None, session_maker: sessionmaker[Ses
     for module in (
         public_api, auth_api, org_api, audit_api, ledger_api, files_api, evidence_api, registry_api, objections_api,
         certificates_api, catalog_api, thirdparty_api, supervision_api, operation_api, auth_pages, home_pages,
-        verification_pages,
+        verification_pages, opdomain_api,
         public_certificate_pages, public_portal_pages, catalog_pages, applicant_pages, institution_pages,
         authority_pages, operation_pages,
     ):

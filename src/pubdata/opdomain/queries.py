@@ -1,0 +1,96 @@
+"""Checked queries (OPS-22, OPS-25): an operator's SQL under one of its grants, through the policy engine and
+disclosure control. Every query, allowed or refused, is an audit event.
+
+Refusals are audited in the caller's session before the error is raised again, so the caller must **commit
+before reporting a refusal** (the API does); the event never holds raw values — allowed queries record the
+checked (normalised) SQL and cell counts, refused ones the SQL with every literal masked, its digest and the
+refusal code (DuckDB's own error text, which can quote a value, is not recorded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import sqlglot
+from sqlalchemy.orm import Session
+
+from pubdata.audit import Actor, record
+from pubdata.db.base import utcnow
+from pubdata.errors import Conflict, DomainError, PermissionDenied
+from pubdata.identity.access import require, require_same_org
+from pubdata.identity.permissions import Permission
+from pubdata.opdomain import datasets, grants
+from pubdata.opdomain.engine import QueryResult
+from pubdata.opdomain.policy import DIALECT
+from pubdata.operation.access import active_agreement, require_not_suspended
+
+
+@dataclass(frozen=True)
+class QueryOutcome:
+    grant_id: int
+    result: QueryResult
+    audit_event_id: int
+
+    def as_json(self) -> dict[str, Any]:
+        protected = self.result.result
+        config = datasets.disclosure_of({"min_count": protected.min_count})
+        return {
+            "grant_id": self.grant_id,
+            "audit_event_id": self.audit_event_id,
+            "columns": list(protected.columns),
+            "kinds": list(protected.kinds),
+            "rows": [[{"value": c.value, "suppressed": c.suppressed,
+                       "reason": c.reason.value if c.reason else None,
+                       "reason_label": c.reason.label(config) if c.reason else None} for c in row]
+                     for row in protected.rows],
+            "suppressed_cells": protected.suppressed_count(),
+            "truncated": protected.truncated,
+            "elapsed_ms": round(self.result.elapsed_s * 1000, 1),
+        }
+
+
+def masked_sql(sql: str) -> str | None:
+    """The query with every literal replaced by ``?`` (for the audit of refusals); None when it does not parse."""
+    try:
+        tree = sqlglot.parse_one(sql, dialect=DIALECT)
+    except Exception:  # any parse failure just means no normalised text
+        return None
+    if tree is None:
+        return None
+    masked = tree.transform(
+        lambda n: sqlglot.exp.Placeholder() if isinstance(n, sqlglot.exp.Literal) else n)
+    return masked.sql(dialect=DIALECT, comments=False)[:20_000]
+
+
+def _run(session: Session, actor: Actor, grant_id: int, sql: str) -> QueryResult:
+    grant = grants.get_grant(session, grant_id)
+    require_same_org(actor, grant.operator_org_id)
+    require_not_suspended(session, grant.operator_org_id)
+    agreement = active_agreement(session, grant.operator_org_id)
+    if agreement is None or agreement.id != grant.agreement_id:
+        raise PermissionDenied("该授权所依据的授权运营协议已不在有效期内，不能查询。", code="no_active_agreement")
+    ds = datasets.get_dataset(session, grant.dataset_id)
+    if ds.state != "active":
+        raise Conflict("该数据集已撤下，不能查询。", code="dataset_withdrawn")
+    return datasets.engine_for(ds).run(sql, grants.engine_grant(session, grant), now=utcnow())
+
+
+def run_query(session: Session, *, actor: Actor, grant_id: int, sql: str) -> QueryOutcome:
+    require(actor, Permission.OPERATION_OPERATE)
+    digest = hashlib.sha256(sql.encode()).hexdigest()
+    try:
+        result = _run(session, actor, grant_id, sql)
+    except DomainError as e:
+        record(session, actor=actor, tag="opdomain:query:refused", object_type="opdomain_grant", object_id=grant_id,
+               data={"outcome": "refused", "code": e.code, "status": e.status, "sql_masked": masked_sql(sql),
+                     "sql_sha256": digest, "sql_length": len(sql)})
+        raise
+    protected = result.result
+    payload = result.audit_payload()
+    event = record(session, actor=actor, tag="opdomain:query:run", object_type="opdomain_grant", object_id=grant_id,
+                   data={**payload, "outcome": "allowed", "submitted_sha256": digest,
+                         "cells": len(protected.rows) * len(protected.columns),
+                         "elapsed_ms": round(result.elapsed_s * 1000, 1)})
+    return QueryOutcome(grant_id, result, event.id)
