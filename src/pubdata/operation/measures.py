@@ -19,6 +19,7 @@ from pubdata.errors import Conflict, FieldError, PermissionDenied, ValidationFai
 from pubdata.identity.access import require, require_same_org
 from pubdata.identity.permissions import Permission
 from pubdata.identity.roles import Role
+from pubdata.operation import notices
 from pubdata.operation.access import active_suspension
 from pubdata.operation.agreements import get_agreement
 from pubdata.operation.common import attachments as clean_attachments
@@ -74,7 +75,13 @@ def order_rectification(session: Session, *, actor: Actor, agreement_id: int, fa
     files = clean_attachments(session, actor, attachments, errors)
     if errors:
         raise ValidationFailed(errors)
-    return _new(session, actor, a, "rectification", "ordered", why, deadline, files)
+    m = _new(session, actor, a, "rectification", "ordered", why, deadline, files)
+    assert deadline is not None
+    notices.issue_measure(session, actor=actor, measure=m, kind="rectification",
+                          body=f"经查，你单位存在以下问题，请于 {deadline.isoformat()} 前完成整改"
+                          "并报告整改情况（第二十一条）。",
+                          items=[{"label": "事实", "value": why}, {"label": "整改期限", "value": deadline.isoformat()}])
+    return m
 
 
 def suspend(session: Session, *, actor: Actor, agreement_id: int, facts: str,
@@ -88,7 +95,11 @@ def suspend(session: Session, *, actor: Actor, agreement_id: int, facts: str,
     files = clean_attachments(session, actor, attachments, errors)
     if errors:
         raise ValidationFailed(errors)
-    return _new(session, actor, a, "suspension", "in_force", why, None, files)
+    m = _new(session, actor, a, "suspension", "in_force", why, None, files)
+    notices.issue_measure(session, actor=actor, measure=m, kind="suspension",
+                          body=f"自 {m.measure_date.isoformat()} 起暂停你单位的授权运营平台使用权限（第二十一条）。"
+                          "暂停期间除报告整改情况外不能办理其他事项。", items=[{"label": "事实与理由", "value": why}])
+    return m
 
 
 def _measure(session: Session, measure_id: int, version: int | None) -> OperationMeasure:
@@ -152,7 +163,11 @@ def lift(session: Session, *, actor: Actor, measure_id: int, note: str, version:
     SUSPENSION.next_state(m.state, "lift")
     if errors:
         raise ValidationFailed(errors)
-    return _move(session, actor, m, "lift", "closing_note", why)
+    m = _move(session, actor, m, "lift", "closing_note", why)
+    notices.issue_measure(session, actor=actor, measure=m, kind="lift",
+                          body=f"自 {(m.closed_on or clock.today()).isoformat()} 起恢复你单位的授权运营平台使用权限"
+                          f"（{m.measure_date.isoformat()} 暂停）。", items=[{"label": "说明", "value": why}])
+    return m
 
 
 def terminate(session: Session, *, actor: Actor, agreement_id: int, ground: str, reason: str,
@@ -176,6 +191,10 @@ def terminate(session: Session, *, actor: Actor, agreement_id: int, ground: str,
     record(session, actor=actor, tag="operation:agreement:terminated", object_type="operation_agreement",
            object_id=a.id, changes={"state": [before, new]}, data={"ground": ground, "reason": why})
     m = _new(session, actor, a, "termination", "recorded", a.termination_reason, None, [])
+    notices.issue_measure(session, actor=actor, measure=m, kind="termination",
+                          body=f"因{TERMINATION_GROUNDS[ground]}，自 {a.terminated_on.isoformat()} 起终止该授权运营协议"
+                          "（第二十一条）。", items=[{"label": "终止情形", "value": TERMINATION_GROUNDS[ground]},
+                                                     {"label": "终止理由", "value": why}])
     return m
 
 

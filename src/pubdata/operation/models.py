@@ -242,3 +242,25 @@ class OperationEvaluation(IdMixin, Base):
     authority_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), comment="牵头的数据主管部门")
     evaluated_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), comment="经办人")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, comment="记录时间")
+
+
+class OperationNotice(IdMixin, Base):
+    __tablename__ = "operation_notice"
+    __table_args__ = {"comment": "授权运营书面通知书（方案退回/审定、选择结果、整改、暂停、恢复、终止）"}
+
+    number: Mapped[str | None] = mapped_column(String(40), unique=True, comment="通知书编号（插入后赋予）")
+    object_type: Mapped[str] = mapped_column(String(40), comment="所涉对象类型（方案、选择、协议或措施）")
+    object_id: Mapped[int] = mapped_column(Integer, comment="所涉对象编号")
+    kind: Mapped[str] = mapped_column(String(30), comment="通知书类型")
+    addressee_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True, comment="收件单位")
+    issued_by_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True,
+                                                         comment="发文单位")
+    title: Mapped[str] = mapped_column(String(100), comment="标题")
+    body: Mapped[str] = mapped_column(Text, comment="正文")
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, comment="逐项内容")
+    issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow, comment="发出时间")
+    issued_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), comment="经办人")
+    issued_by_label: Mapped[str] = mapped_column(String(200), comment="发出者")
+
+    def __audit_root__(self) -> tuple[str, int]:
+        return (self.object_type, self.object_id)

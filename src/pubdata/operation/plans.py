@@ -24,6 +24,7 @@ from pubdata.errors import Conflict, FieldError, NotFound, PermissionDenied, Val
 from pubdata.identity.access import require, require_same_org
 from pubdata.identity.models import Organisation
 from pubdata.identity.permissions import Permission
+from pubdata.operation import notices
 from pubdata.operation.common import attachments as clean_attachments
 from pubdata.operation.common import check_version, get, number, text
 from pubdata.operation.content import clean_plan
@@ -223,7 +224,24 @@ def review_plan(session: Session, *, actor: Actor, plan_id: int, stage: str, out
         _approve(session, actor, plan, v, data)
     else:
         _move(session, actor, plan, v, action, data)
+    _notify(session, actor, plan, v, stage, action, opinion_text)
     return review
+
+
+def _notify(session: Session, actor: Actor, plan: OperationPlan, v: PlanVersion, stage: str, action: str,
+            opinion: str) -> None:
+    """A written notice to the drafting body when its plan is returned for revision or approved."""
+    if action not in ("return", "approve"):
+        return
+    head = f"你单位编制的实施方案“{plan.title}”（{plan.number or plan.id}）第 {v.version_no} 版"
+    if action == "return":
+        body = f"{head}经{STAGE_LABELS[stage]}，退回修改。请按以下意见修改后重新提交。"
+    else:
+        day = (v.approved_on or clock.today()).isoformat()
+        body = f"{head}已经本级人民政府审议通过，自 {day} 起施行。请按规定报上级数据主管部门备案。"
+    notices.issue(session, actor=actor, object_type=OBJECT, object_id=plan.id, addressee_org_id=plan.owner_org_id,
+                  kind="plan_returned" if action == "return" else "plan_approved", body=body,
+                  items=[{"stage": STAGE_LABELS[stage], "opinion": opinion}])
 
 
 def _approve(session: Session, actor: Actor, plan: OperationPlan, v: PlanVersion, data: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from pubdata.errors import Conflict, FieldError, NotFound, ValidationFailed
 from pubdata.identity.access import require, require_same_org
 from pubdata.identity.models import Organisation
 from pubdata.identity.permissions import Permission
+from pubdata.operation import notices
 from pubdata.operation.access import is_suspended
 from pubdata.operation.common import attachments as clean_attachments
 from pubdata.operation.common import check_version, get, text
@@ -141,7 +142,20 @@ def decide(session: Session, *, actor: Actor, selection_id: int, candidate_id: i
     session.flush()
     record(session, actor=actor, tag="operation:selection:decided", object_type=OBJECT, object_id=sel.id,
            changes={"state": ["open", new]}, data={"candidate_id": cand.id, "org_id": org.id, "decision": why})
+    _notify(session, actor, sel, org)
     return sel
+
+
+def _notify(session: Session, actor: Actor, sel: OperatorSelection, chosen: Organisation) -> None:
+    """The selection decision in writing: to the selected candidate and to each candidate not selected."""
+    head = f"在第 {sel.id} 号运营机构选择（{METHODS[sel.method]}）中，"
+    for c in sel.candidates:
+        won = c.id == sel.selected_candidate_id
+        body = (f"{head}你单位被选定为运营机构。请按通知与实施机构商签授权运营协议。" if won else
+                f"{head}你单位未被选定，选定的运营机构为“{chosen.name}”。如有异议，可向实施机构提出。")
+        notices.issue(session, actor=actor, object_type=OBJECT, object_id=sel.id, addressee_org_id=c.org_id,
+                      kind="selected" if won else "not_selected", body=body,
+                      items=[{"label": "评审得分", "value": c.score}, {"label": "选择决定", "value": sel.decision}])
 
 
 def cancel(session: Session, *, actor: Actor, selection_id: int, reason: str, version: int | None = None) -> OperatorSelection:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -15,9 +16,16 @@ from pubdata import clock
 from pubdata.audit import Actor
 from pubdata.errors import PermissionDenied
 from pubdata.identity.permissions import Permission
-from pubdata.operation import agreements, common, demands, disclosure, evaluations, measures, plans, selection
+from pubdata.operation import agreements, common, demands, disclosure, evaluations, measures, notices, plans, selection
 from pubdata.operation.evaluations import for_operator
-from pubdata.operation.models import Agreement, OperationMeasure, OperationPlan, OperatorSelection, PlanVersion
+from pubdata.operation.models import (
+    Agreement,
+    OperationMeasure,
+    OperationNotice,
+    OperationPlan,
+    OperatorSelection,
+    PlanVersion,
+)
 from pubdata.operation.workflow import AGREEMENT, PLAN
 from pubdata.web.api.schemas import PROBLEM_RESPONSES
 from pubdata.web.deps import Db, public, requires, requires_any
@@ -415,6 +423,28 @@ def evaluate_agreement(agreement_id: int, body: AgreementEvaluationIn, db: Db,
 
 
 # -- public disclosure (OPS-32) ------------------------------------------------------------------------------
+
+
+def _notice(n: OperationNotice) -> Json:
+    return jsonable_encoder({c.key: getattr(n, c.key) for c in OperationNotice.__table__.columns
+                             if c.key != "issued_by_user_id"})
+
+
+@router.get("/operation/notices", summary="本单位收到或发出的授权运营通知书")
+def list_notices(db: Db, actor: Actor = requires(Permission.ACCOUNT_SELF)) -> list[Json]:
+    return [_notice(n) for n in notices.for_org(db, actor=actor)]
+
+
+@router.get("/operation/notices/{notice_id}", summary="授权运营通知书（收件单位或发文单位）")
+def get_notice(notice_id: int, db: Db, actor: Actor = requires(Permission.ACCOUNT_SELF)) -> Json:
+    return _notice(notices.get_notice(db, actor=actor, notice_id=notice_id))
+
+
+@router.get("/operation/notices/{notice_id}/download", response_class=PlainTextResponse, summary="下载通知书（文本）")
+def download_notice(notice_id: int, db: Db, actor: Actor = requires(Permission.ACCOUNT_SELF)) -> PlainTextResponse:
+    notice = notices.get_notice(db, actor=actor, notice_id=notice_id)
+    return PlainTextResponse(notices.render_text(db, notice), headers={
+        "Content-Disposition": f"attachment; filename=\"{notice.number}.txt\""})
 
 
 @router.get("/public/authorizations", tags=["公开"], summary="授权运营公开披露：每一项授权")

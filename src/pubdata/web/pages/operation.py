@@ -23,7 +23,17 @@ from pubdata.audit.service import history
 from pubdata.errors import DomainError, NotFound, ValidationFailed
 from pubdata.identity.models import Organisation
 from pubdata.identity.permissions import Permission
-from pubdata.operation import agreements, common, demands, disclosure, evaluations, measures, plans, selection
+from pubdata.operation import (
+    agreements,
+    common,
+    demands,
+    disclosure,
+    evaluations,
+    measures,
+    notices,
+    plans,
+    selection,
+)
 from pubdata.operation.content import AGREEMENT_TEXTS, MODES, PLAN_TEXTS, PRODUCT_CATEGORIES, PRODUCT_FORMS
 from pubdata.operation.models import Agreement, OperationPlan
 from pubdata.operation.workflow import AGREEMENT, MEASURE_KINDS, PLAN, REVIEW_STAGES, STAGE_LABELS, measure_state_label
@@ -88,6 +98,13 @@ def _orgs(db: Session, ids: set[int]) -> dict[int, str]:
     return {o.id: o.name for o in db.scalars(select(Organisation).where(Organisation.id.in_(ids)))} if ids else {}
 
 
+def _notices(db: Session, actor: Actor, object_type: str | None = None,
+             object_ids: list[int] | None = None) -> dict[str, Any]:
+    """The written notices shown on a page: only those the caller's organisation received or issued."""
+    found = notices.for_org(db, actor=actor, object_type=object_type, object_ids=object_ids)
+    return {"notices": found, "notice_orgs": _orgs(db, {n.addressee_org_id for n in found})}
+
+
 def _fail(exc: DomainError, db: Session) -> None:
     db.rollback()
     if isinstance(exc, NotFound):
@@ -107,7 +124,8 @@ def workbench(request: Request, db: Db, paging: Paging, actor: Actor = requires(
         "plan_page": plan_page, "agreements": agreement_list, "can_read": can_read,
         "queue": plans.waiting_for(db, actor=actor) if can_read else [],
         "consents": plans.consent_requests(db, actor=actor), "orgs": _orgs(db, {a.operator_org_id for a in agreement_list}),
-        "latest": plans.latest, "can_plan": actor.can(Permission.OPERATION_PLAN.value), **VOCAB})
+        "latest": plans.latest, "can_plan": actor.can(Permission.OPERATION_PLAN.value), **VOCAB,
+        **_notices(db, actor)})
 
 
 # -- plans -----------------------------------------------------------------------------------------------------
@@ -200,6 +218,7 @@ def _plan_detail(request: Request, db: Session, actor: Actor, plan_id: int, **ex
         "can_select": actor.can(Permission.OPERATION_SELECT.value) and plan.in_force_version_no is not None,
         "selections": selection.selections_for_plan(db, plan.id),
         "events": history(db, object_type="operation_plan", object_id=plan.id),
+        **_notices(db, actor, "operation_plan", [plan.id]),
         "values": {}, "errors": {}, **VOCAB, **extra}, status_code=status)
 
 
@@ -267,6 +286,7 @@ def _selection_detail(request: Request, db: Session, actor: Actor, selection_id:
         "orgs": {o.id: o for o in candidates_orgs}, "selected_org_id": selection.selected_org_id(sel),
         "agreements": list(db.scalars(select(Agreement).where(Agreement.selection_id == sel.id))),
         "can_act": actor.can(Permission.OPERATION_SELECT.value) and actor.org_id == sel.agency_org_id,
+        **_notices(db, actor, "operation_selection", [sel.id]),
         "values": {}, "errors": {}, **VOCAB, **extra}, status_code=status)
 
 
@@ -364,9 +384,11 @@ def _agreement_detail(request: Request, db: Session, actor: Actor, agreement_id:
     status = int(extra.pop("status_code", 200))
     scope = {r.id: r for r in db.scalars(select(Registration).where(
         Registration.id.in_(a.content.get("resource_ids", []) or [0])))}
+    taken = measures.measures_for(db, agreement_id=a.id)
     return render(request, "operation_agreement.html", {
         "a": a, "scope": scope, "orgs": _orgs(db, {a.operator_org_id, a.agency_org_id}),
-        "measures": measures.measures_for(db, agreement_id=a.id), "evaluations": evaluations.for_agreement(db, a.id),
+        "measures": taken, "evaluations": evaluations.for_agreement(db, a.id),
+        **_notices(db, actor, "operation_measure", [m.id for m in taken]),
         "is_agency": actor.org_id == a.agency_org_id and actor.can(Permission.OPERATION_SELECT.value),
         "is_operator": actor.org_id == a.operator_org_id and actor.can(Permission.OPERATION_OPERATE.value),
         "can_file": actor.can(Permission.OPERATION_FILE.value),
