@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, intersect, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, intersect, literal, select
 from sqlalchemy.orm import Session
 
 from pubdata.catalog import text
@@ -78,8 +78,8 @@ def _postings(term: str) -> Select[Any]:
 
 
 def _has_prefix(prefix: str) -> ColumnElement[bool]:
-    return exists().where(CatalogTerm.term >= prefix, CatalogTerm.term < prefix + _TERM_MAX,
-                          CatalogTerm.entry_id == CatalogEntry.id)
+    return CatalogEntry.id.in_(select(CatalogTerm.entry_id).where(CatalogTerm.term >= prefix,
+                                                                  CatalogTerm.term < prefix + _TERM_MAX))
 
 
 def _frequency(session: Session, term: str) -> int:
@@ -115,10 +115,12 @@ def _score(keywords: Sequence[str]) -> ColumnElement[int]:
 
 
 def _filtered(stmt: Select[Any], query: CatalogQuery) -> Select[Any]:
+    # Each filter is a set of ids from an index (never a per-row lookup), so the database starts from the
+    # smallest set instead of scanning the catalog.
     for facet, value in query.filters.items():
         if value:
-            stmt = stmt.where(exists().where(CatalogFacet.facet == facet, CatalogFacet.value == value,
-                                             CatalogFacet.entry_id == CatalogEntry.id))
+            stmt = stmt.where(CatalogEntry.id.in_(select(CatalogFacet.entry_id).where(
+                CatalogFacet.facet == facet, CatalogFacet.value == value)))
     if query.status is not None:
         stmt = stmt.where(CatalogEntry.status == query.status)
     return stmt
@@ -153,7 +155,7 @@ def search(session: Session, query: CatalogQuery, paging: PageRequest) -> Page[H
     check(query)
     keywords = query.keywords()
     score = _score(keywords).label("score")
-    stmt = _filtered(select(CatalogEntry, score), query)
+    stmt = _filtered(select(CatalogEntry.id, score), query)
     if keywords:
         stmt = stmt.where(and_(*_keyword_conditions(session, keywords)))
         order = (score.desc(), CatalogEntry.registered_on.desc(), CatalogEntry.id.desc())
@@ -161,8 +163,11 @@ def search(session: Session, query: CatalogQuery, paging: PageRequest) -> Page[H
         order = (CatalogEntry.registered_on.desc(), CatalogEntry.id.desc())
     total = int(session.scalar(select(func.count()).select_from(
         stmt.with_only_columns(CatalogEntry.id).order_by(None).subquery())) or 0)
-    rows = session.execute(stmt.order_by(*order).limit(paging.size).offset(paging.offset)).all()
-    return Page([Hit(r[0], int(r[1])) for r in rows], total, paging.number, paging.size)
+    # Rank ids and scores only; load the page's entries afterwards (sorting whole rows is what costs).
+    ranked = session.execute(stmt.order_by(*order).limit(paging.size).offset(paging.offset)).all()
+    ids = [r[0] for r in ranked]
+    entries = {e.id: e for e in session.scalars(select(CatalogEntry).where(CatalogEntry.id.in_(ids)))}
+    return Page([Hit(entries[r[0]], int(r[1])) for r in ranked], total, paging.number, paging.size)
 
 
 def facet_counts(session: Session, query: CatalogQuery, facet: str, values: Sequence[str] | None = None
