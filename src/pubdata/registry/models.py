@@ -119,7 +119,12 @@ class Notice(IdMixin, Base):
 
 class PublicNotice(IdMixin, Base):
     __tablename__ = "public_notice"
-    __table_args__ = {"comment": "登记公示 (REG-28)：公示内容按公示当时的快照保存"}
+    __table_args__ = (
+        # The public list is newest first, optionally by status: read in index order, never sorted.
+        Index("ix_public_notice_listed", "start_date", "id"),
+        Index("ix_public_notice_status_listed", "status", "start_date", "id"),
+        {"comment": "登记公示 (REG-28)：公示内容按公示当时的快照保存"},
+    )
 
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), unique=True, comment="所涉申请")
     registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), index=True, comment="登记记录")
