@@ -118,3 +118,15 @@ def test_catalog_rebuild_lists_the_demo_registrations(cli_db):
     assert "目录已重建" in result.output
     count = int(result.output.split("：")[1].split(" ")[0])
     assert count >= 1
+
+
+def test_every_session_hook_is_installed_whatever_the_entry_point():
+    """A fresh process that only asks for a session (as `pubdata demo` and `pubdata sweep` do) gets every
+    context's hooks — the catalog's among them — not just those its own imports happen to pull in."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from pubdata.db.session import session_factory; session_factory(); "
+             "print('pubdata.catalog.index' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"

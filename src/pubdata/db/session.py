@@ -51,6 +51,10 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
+    # Every context's tables and session hooks (the catalog's projection among them), whatever entry point —
+    # server, CLI, sweep — asks first; imported here because the models themselves import this module.
+    import pubdata.db.models  # noqa: F401
+
     return sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
 
 
