@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, event, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, event, insert, select, update
 from sqlalchemy.orm import Session, UOWTransaction
 
 from pubdata.catalog import text
@@ -151,10 +151,6 @@ def rebuild(conn: Connection) -> int:
     """Re-project every listed registration (after an import, or to repair a hand-edited database)."""
     ids = list(conn.scalars(select(Registration.id).where(Registration.current_version > 0)))
     return sync(conn, ids)
-
-
-def entry_count(conn: Connection) -> int:
-    return int(conn.scalar(select(func.count()).select_from(CatalogEntry)) or 0)
 
 
 _WATCHED = {"status", "current_version", "data_name", "code", "registration_type"}

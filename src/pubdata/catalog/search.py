@@ -88,25 +88,17 @@ def _frequency(session: Session, term: str) -> int:
     return int(session.scalar(select(func.count()).select_from(capped)) or 0)
 
 
-def _like(keyword: str) -> str:
-    return "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def _contains(column: Any, keyword: str) -> ColumnElement[bool]:
-    return column.like(_like(keyword), escape="\\")
-
-
 def _score(keywords: Sequence[str]) -> ColumnElement[int]:
     """Per keyword, the weight of the best field it is found in; plus a bonus for a name starting with it."""
     parts: list[ColumnElement[int]] = []
     for kw in keywords:
         parts.append(case(
-            (_contains(CatalogEntry.name_text, kw), literal(text.NAME)),
-            (_contains(CatalogEntry.tag_text, kw), literal(text.TAGS)),
-            (_contains(CatalogEntry.subject_text, kw), literal(text.SUBJECT)),
+            (CatalogEntry.name_text.contains(kw, autoescape=True), literal(text.NAME)),
+            (CatalogEntry.tag_text.contains(kw, autoescape=True), literal(text.TAGS)),
+            (CatalogEntry.subject_text.contains(kw, autoescape=True), literal(text.SUBJECT)),
             else_=literal(text.SUMMARY)))  # the keyword conditions already require it somewhere
     if keywords:
-        parts.append(case((CatalogEntry.name_text.like(_like(keywords[0])[1:], escape="\\"), literal(1)),
+        parts.append(case((CatalogEntry.name_text.startswith(keywords[0], autoescape=True), literal(1)),
                           else_=literal(0)))
     total: ColumnElement[int] = literal(0)
     for part in parts:
@@ -147,7 +139,7 @@ def _keyword_conditions(session: Session, keywords: Sequence[str]) -> list[Colum
         candidates = _postings(rarest[0]) if len(rarest) == 1 else intersect(*(_postings(t) for t in rarest))
         conditions.append(CatalogEntry.id.in_(candidates))
     conditions += [_has_prefix(p) for p in prefixes]
-    conditions += [_contains(CatalogEntry.search_text, kw) for kw in keywords]
+    conditions += [CatalogEntry.search_text.contains(kw, autoescape=True) for kw in keywords]
     return conditions
 
 

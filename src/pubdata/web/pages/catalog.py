@@ -9,7 +9,7 @@ from markupsafe import Markup, escape
 
 from pubdata.audit import Actor
 from pubdata.catalog import text
-from pubdata.catalog.search import FACETS, STATUSES, CatalogQuery, facet_counts, get_entry, search
+from pubdata.catalog.search import STATUSES, CatalogQuery, facet_counts, get_entry, search
 from pubdata.catalog.views import sections
 from pubdata.errors import DomainError
 from pubdata.reference.industries import industries
@@ -77,7 +77,6 @@ def catalog(request: Request, db: Db, paging: Paging, actor: Actor = public(),
     return render(request, "catalog.html", {
         "query": query, "chosen": chosen, "q": q, "options": options, "statuses": STATUSES, "status": status,
         "page": page, "counts": counts, "keywords": query.keywords(), "errors": {}, "title": title,
-        "facets": FACETS,
     })
 
 
