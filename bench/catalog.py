@@ -208,7 +208,7 @@ def measure(engine: Engine, planted: list[tuple[str, int]], rounds: int) -> dict
         cities = list(CITIES)
         out["search_plus_region_counts"] = summary(
             [t for q in QUERIES for t in timed(lambda q=q: (search(s, CatalogQuery(q), first),
-                                                            facet_counts(s, CatalogQuery(q), "region", cities)),
+                                                            facet_counts(s, CatalogQuery(q), {"region": cities, "type": None})),
                                                max(3, rounds // 3))])
         out["browse_city_page_5"] = summary(timed(
             lambda: search(s, CatalogQuery("", {"region": "620500"}), PageRequest(5, 20)), rounds))

@@ -100,9 +100,32 @@ def test_facet_counts_follow_the_search(db_session, subject, clerk, tmp):
     _register(db_session, subject, clerk, tmp, "兰州市公交客流数据", regions=["620100"])
     _register(db_session, subject, clerk, tmp, "天水市公交客流数据", regions=["620500"])
     _register(db_session, subject, clerk, tmp, "天水市气象数据", regions=["620500"])
-    counts = facet_counts(db_session, CatalogQuery("公交"), "region", ["620100", "620500", "620200"])
+    counts = facet_counts(db_session, CatalogQuery("公交"), {"region": ["620100", "620500", "620200"]})["region"]
     # A city's catalog lists what covers the city and what the city's own bodies hold (the subject is in 兰州).
     assert counts == {"620100": 2, "620500": 1}
+
+
+def test_each_facet_count_leaves_out_its_own_filter_but_keeps_the_others(db_session, subject, clerk, tmp):
+    _register(db_session, subject, clerk, tmp, "兰州市公交客流数据", regions=["620100"])
+    _register(db_session, subject, clerk, tmp, "天水市公交客流数据", regions=["620500"])
+    query = CatalogQuery("公交", {"region": "620500"})
+    counts = facet_counts(db_session, query, {"region": ["620100", "620500"], "type": None})
+    assert counts["region"] == {"620100": 2, "620500": 1}  # every city stays choosable
+    assert sum(counts["type"].values()) == 1  # only 天水's record, by its type
+
+
+def test_total_is_counted_past_the_last_page_and_short_keywords_need_no_substring_check(db_session, subject,
+                                                                                        clerk, tmp):
+    for city in ("兰州", "天水", "武威"):
+        _register(db_session, subject, clerk, tmp, f"{city}市医保结算数据")
+    db_session.flush()
+    assert search(db_session, CatalogQuery("医保"), PageRequest(1, 2)).total == 3
+    beyond = search(db_session, CatalogQuery("医保"), PageRequest(5, 2))
+    assert beyond.items == [] and beyond.total == 3
+    assert _names(db_session, "保") == _names(db_session, "医保")  # one character: a prefix range of terms
+    assert _names(db_session, "医保结") and not _names(db_session, "医结")
+    assert _names(db_session, "医保 武威") == ["武威市医保结算数据"]  # every keyword must match
+    assert _names(db_session, "结算数据 天") == ["天水市医保结算数据"]
 
 
 def test_rebuild_reproduces_the_index(db_session, subject, clerk, tmp):

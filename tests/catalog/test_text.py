@@ -1,11 +1,11 @@
-"""The tokeniser the catalog index and its queries share (catalog.text)."""
+"""The tokeniser the catalog index and its queries share (fulltext.text)."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pubdata.catalog import text
+from pubdata.fulltext import text
 
 HAN = st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x4FFF), min_size=1, max_size=30)
 

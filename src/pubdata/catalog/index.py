@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, event, insert, select, update
 from sqlalchemy.orm import Session, UOWTransaction
 
-from pubdata.catalog import text
 from pubdata.catalog.models import CatalogEntry, CatalogFacet, CatalogTerm
 from pubdata.db.base import utcnow
+from pubdata.fulltext import text
 from pubdata.identity.models import Organisation
 from pubdata.reference.industries import get_industry
 from pubdata.reference.regions import region_path
@@ -136,8 +136,9 @@ def _sync_batch(conn: Connection, ids: Sequence[int]) -> int:
     # The index rows are derived data, replaced wholesale; the entry itself is never removed.
     conn.execute(delete(CatalogTerm).where(CatalogTerm.entry_id.in_(entry_ids)))
     conn.execute(delete(CatalogFacet).where(CatalogFacet.entry_id.in_(entry_ids)))
-    term_rows = [{"term": t, "entry_id": existing[rid], "weight": w}
-                 for rid, (_, terms, _) in projected.items() for t, w in terms.items()]
+    term_rows = [{"term": t, "entry_id": existing[rid], "weight": w, "status": row["status"],
+                  "registered_on": row["registered_on"], "leads": int(row["name_text"].startswith(t))}
+                 for rid, (row, terms, _) in projected.items() for t, w in terms.items()]
     facet_rows = [{"facet": f, "value": v, "entry_id": existing[rid]}
                   for rid, (_, _, facets) in projected.items() for f, v in facets]
     if term_rows:

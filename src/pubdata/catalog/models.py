@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pubdata.db.base import Base, BigId, IdMixin, utcnow
@@ -41,7 +41,7 @@ class CatalogEntry(IdMixin, Base):
     certificate_status: Mapped[str | None] = mapped_column(String(20), comment="现行凭证状态")
     registered_on: Mapped[dt.date | None] = mapped_column(Date, comment="首次登记日")
     version_no: Mapped[int] = mapped_column(Integer, comment="目录所据的登记版本")
-    # Normalised (catalog.text.normalise) copies that keywords are matched against, field by field for ranking.
+    # Normalised (fulltext.text.normalise) copies that keywords are matched against, field by field for ranking.
     name_text: Mapped[str] = mapped_column(String(100), comment="规范化名称")
     tag_text: Mapped[str] = mapped_column(Text, comment="规范化标签")
     subject_text: Mapped[str] = mapped_column(String(200), comment="规范化主体名称")
@@ -54,7 +54,9 @@ class CatalogFacet(Base):
     """(facet, value) pairs an entry can be browsed by; regions and industries with their ancestors."""
 
     __tablename__ = "catalog_facet"
-    __table_args__ = (Index("ix_catalog_facet_entry", "entry_id"), {"comment": "目录分面（地区、行业、分类、类型）"})
+    # By entry, covering: a search's facet counts look up each matching entry's values without the table.
+    __table_args__ = (Index("ix_catalog_facet_entry", "entry_id", "facet", "value"),
+                      {"comment": "目录分面（地区、行业、分类、类型）"})
     __audit_exempt__ = True
 
     facet: Mapped[str] = mapped_column(String(20), primary_key=True, comment="分面 region/industry/category/type/grade")
@@ -63,18 +65,25 @@ class CatalogFacet(Base):
 
 
 class CatalogTerm(Base):
-    """The inverted index: character bigrams of Chinese text and whole Latin/digit words (see catalog.text)."""
+    """The inverted index: character bigrams of Chinese text and whole Latin/digit words (see fulltext.text)."""
 
     __tablename__ = "catalog_term"
     __table_args__ = (
-        Index("ix_catalog_term_rank", "term", "weight", "entry_id"),
+        # Covers a one-word search entirely (match, status, rank, newest first, count): no entry is read.
+        Index("ix_catalog_term_search", "term", "status", "entry_id", "weight", "registered_on", "leads"),
         Index("ix_catalog_term_entry", "entry_id"),
         {"comment": "目录检索词（中文二元组与英文数字词）"},
     )
     __audit_exempt__ = True
 
-    # Byte order on PostgreSQL too, so that a one-character prefix is one index range (catalog.text).
+    # Byte order on PostgreSQL too, so that a one-character prefix is one index range (fulltext.text).
     term: Mapped[str] = mapped_column(String(40).with_variant(String(40, collation="C"), "postgresql"),
                                       primary_key=True, comment="检索词")
     entry_id: Mapped[int] = mapped_column(BigId, ForeignKey("catalog_entry.id"), primary_key=True, comment="目录条目")
     weight: Mapped[int] = mapped_column(Integer, comment="出现字段的最高权重（名称 8、标签 4、主体 3、简介 2）")
+    # Copies of the entry's status and first registration day, and whether the name begins with the term, so
+    # that ranking and counting a search of short keywords never reads an entry (catalog.search). The index
+    # rows of an entry are rewritten whenever the entry is, so the copies cannot drift.
+    status: Mapped[str] = mapped_column(String(20), comment="登记状态（同目录条目）")
+    registered_on: Mapped[dt.date | None] = mapped_column(Date, comment="首次登记日（同目录条目）")
+    leads: Mapped[int] = mapped_column(SmallInteger, default=0, comment="名称是否以该词开头 1/0")

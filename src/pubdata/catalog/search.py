@@ -7,23 +7,21 @@ SQLite and PostgreSQL; see docs/catalog.md for the measured speed and ranking qu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, intersect, literal, select
+from sqlalchemy import ColumnElement, Select, case, func, literal, select
 from sqlalchemy.orm import Session
 
-from pubdata.catalog import text
 from pubdata.catalog.models import CatalogEntry, CatalogFacet, CatalogTerm
 from pubdata.errors import FieldError, ValidationFailed
+from pubdata.fulltext import postings, text
+from pubdata.fulltext.sql import among, has_prefix, has_substring
 from pubdata.web.paging import Page, PageRequest
 
 FACETS = ("region", "industry", "type", "category", "grade")
 STATUSES = {"registered": "已登记", "cancelled": "已注销", "revoked": "已撤销"}
-#: How far a posting list is counted when choosing the rarest term to drive the search.
-_DF_CAP = 20_000
-_TERM_MAX = "\U0010ffff"
 
 
 @dataclass(frozen=True)
@@ -35,6 +33,9 @@ class CatalogQuery:
 
     def keywords(self) -> list[str]:
         return text.keywords(self.q)
+
+    def without(self, facet: str) -> CatalogQuery:
+        return CatalogQuery(self.q, {k: v for k, v in self.filters.items() if k != facet}, self.status)
 
 
 @dataclass(frozen=True)
@@ -73,109 +74,132 @@ def check(query: CatalogQuery) -> None:
         raise ValidationFailed(errors, detail="检索条件有误，请按提示修改。")
 
 
-def _postings(term: str) -> Select[Any]:
-    return select(CatalogTerm.entry_id).where(CatalogTerm.term == term)
-
-
-def _has_prefix(prefix: str) -> ColumnElement[bool]:
-    return CatalogEntry.id.in_(select(CatalogTerm.entry_id).where(CatalogTerm.term >= prefix,
-                                                                  CatalogTerm.term < prefix + _TERM_MAX))
-
-
-def _frequency(session: Session, term: str) -> int:
-    """Postings of ``term``, counted up to a cap: enough to pick the rarest term."""
-    capped = select(CatalogTerm.entry_id).where(CatalogTerm.term == term).limit(_DF_CAP).subquery()
-    return int(session.scalar(select(func.count()).select_from(capped)) or 0)
-
-
 def _score(keywords: Sequence[str]) -> ColumnElement[int]:
     """Per keyword, the weight of the best field it is found in; plus a bonus for a name starting with it."""
-    parts: list[ColumnElement[int]] = []
-    for kw in keywords:
-        parts.append(case(
-            (CatalogEntry.name_text.contains(kw, autoescape=True), literal(text.NAME)),
-            (CatalogEntry.tag_text.contains(kw, autoescape=True), literal(text.TAGS)),
-            (CatalogEntry.subject_text.contains(kw, autoescape=True), literal(text.SUBJECT)),
-            else_=literal(text.SUMMARY)))  # the keyword conditions already require it somewhere
-    if keywords:
-        parts.append(case((CatalogEntry.name_text.startswith(keywords[0], autoescape=True), literal(1)),
-                          else_=literal(0)))
     total: ColumnElement[int] = literal(0)
-    for part in parts:
-        total = total + part
+    for kw in keywords:
+        total = total + case(
+            (has_substring(CatalogEntry.name_text, kw), literal(text.NAME)),
+            (has_substring(CatalogEntry.tag_text, kw), literal(text.TAGS)),
+            (has_substring(CatalogEntry.subject_text, kw), literal(text.SUBJECT)),
+            else_=literal(text.SUMMARY))  # the keyword conditions already require it somewhere
+    if keywords:
+        total = total + case((has_prefix(CatalogEntry.name_text, keywords[0]), literal(1)), else_=literal(0))
     return total
 
 
 def _filtered(stmt: Select[Any], query: CatalogQuery) -> Select[Any]:
     # Each filter is a set of ids from an index (never a per-row lookup), so the database starts from the
     # smallest set instead of scanning the catalog.
-    for facet, value in query.filters.items():
-        if value:
-            stmt = stmt.where(CatalogEntry.id.in_(select(CatalogFacet.entry_id).where(
-                CatalogFacet.facet == facet, CatalogFacet.value == value)))
+    stmt = _in_facets(stmt, CatalogEntry.id, query)
     if query.status is not None:
         stmt = stmt.where(CatalogEntry.status == query.status)
     return stmt
 
 
-#: How many of the rarest terms are intersected in the index; the substring check does the rest.
-_DRIVERS = 2
+def _candidates(session: Session, query: CatalogQuery, keywords: Sequence[str]) -> Any:
+    status = () if query.status is None else (CatalogTerm.status == query.status,)
+    return postings.candidates(session, keywords, CatalogTerm.term, CatalogTerm.entry_id, *status)
 
 
-def _keyword_conditions(session: Session, keywords: Sequence[str]) -> list[ColumnElement[bool]]:
-    """Candidates from the index — the intersection of the rarest terms' posting lists, so the database reads
-    the shortest lists and never scans the catalog — then the exact substring check, which also removes bigram
-    coincidences ("路网监测" from "路网…网监…监测")."""
-    required: list[str] = []
-    prefixes: list[str] = []
-    for kw in keywords:
-        terms, prefix = text.query_terms(kw)
-        required += terms
-        if prefix:
-            prefixes.append(prefix)
-    conditions: list[ColumnElement[bool]] = []
-    if required:
-        rarest = sorted(set(required), key=lambda t: _frequency(session, t))[:_DRIVERS]
-        candidates = _postings(rarest[0]) if len(rarest) == 1 else intersect(*(_postings(t) for t in rarest))
-        conditions.append(CatalogEntry.id.in_(candidates))
-    conditions += [_has_prefix(p) for p in prefixes]
-    conditions += [CatalogEntry.search_text.contains(kw, autoescape=True) for kw in keywords]
-    return conditions
+def _matching(session: Session, query: CatalogQuery, *columns: Any) -> Select[Any]:
+    """The entries a query finds, as ``select(*columns)`` over the entries.
+
+    A keyword of one or two Han characters, or one Latin word, is found exactly where its term is; a longer one
+    is then checked as a substring, since bigrams can coincide ("路网监测" from "路网…网监…监测")."""
+    keywords = query.keywords()
+    if not keywords:
+        return _filtered(select(*columns), query)
+    stmt = select(*columns).where(among(CatalogEntry.id, _candidates(session, query, keywords)))
+    checks = [has_substring(CatalogEntry.search_text, kw) for kw in postings.needs_check(keywords)]
+    return _filtered(stmt.where(*checks), query)
+
+
+def _matching_ids(session: Session, query: CatalogQuery) -> Select[Any]:
+    """The ids a query finds; from the postings alone when the index decides every keyword."""
+    keywords = query.keywords()
+    if not keywords or postings.needs_check(keywords):
+        return _matching(session, query, CatalogEntry.id)
+    ids = _candidates(session, query, keywords).subquery("candidates").c.entry_id
+    return _in_facets(select(ids), ids, query)
+
+
+def _in_facets(stmt: Select[Any], entry_id: Any, query: CatalogQuery) -> Select[Any]:
+    for facet, value in query.filters.items():
+        if value:
+            stmt = stmt.where(entry_id.in_(select(CatalogFacet.entry_id).where(
+                CatalogFacet.facet == facet, CatalogFacet.value == value)))
+    return stmt
+
+
+def _ranked_from_postings(query: CatalogQuery, keywords: Sequence[str]) -> Select[Any]:
+    """(id, score, total) of a search whose keywords the index decides exactly, read from the postings alone.
+
+    Each keyword's postings give the entry's best field weight for it, whether the name begins with it, and the
+    entry's status and registration day; so ranking and counting never read an entry — a one-word search over
+    a hundred thousand records touches only its posting list."""
+    per_keyword = []
+    for n, kw in enumerate(keywords):
+        found = (select(CatalogTerm.entry_id, func.max(CatalogTerm.weight).label("w"),
+                        func.max(CatalogTerm.leads).label("leads"), func.max(CatalogTerm.registered_on).label("day"))
+                 .where(postings.keyword_match(CatalogTerm.term, kw)).group_by(CatalogTerm.entry_id))
+        if query.status is not None:
+            found = found.where(CatalogTerm.status == query.status)
+        per_keyword.append(found.subquery(f"k{n}"))
+    first = per_keyword[0]
+    score = first.c.leads
+    for k in per_keyword:
+        score = score + k.c.w
+    stmt = select(first.c.entry_id.label("id"), score.label("score"), func.count().over().label("total"))
+    stmt = stmt.select_from(first)
+    for k in per_keyword[1:]:
+        stmt = stmt.join(k, k.c.entry_id == first.c.entry_id)
+    return _in_facets(stmt, first.c.entry_id, query).order_by(score.desc(), first.c.day.desc(), first.c.entry_id.desc())
 
 
 def search(session: Session, query: CatalogQuery, paging: PageRequest) -> Page[Hit]:
     check(query)
     keywords = query.keywords()
-    score = _score(keywords).label("score")
-    stmt = _filtered(select(CatalogEntry.id, score), query)
-    if keywords:
-        stmt = stmt.where(and_(*_keyword_conditions(session, keywords)))
-        order = (score.desc(), CatalogEntry.registered_on.desc(), CatalogEntry.id.desc())
+    if keywords and not postings.needs_check(keywords):
+        stmt = _ranked_from_postings(query, keywords)
     else:
-        order = (CatalogEntry.registered_on.desc(), CatalogEntry.id.desc())
-    total = int(session.scalar(select(func.count()).select_from(
-        stmt.with_only_columns(CatalogEntry.id).order_by(None).subquery())) or 0)
-    # Rank ids and scores only; load the page's entries afterwards (sorting whole rows is what costs).
-    ranked = session.execute(stmt.order_by(*order).limit(paging.size).offset(paging.offset)).all()
-    ids = [r[0] for r in ranked]
+        # Rank ids and scores only, counting all matches in the same pass (a window over the matching rows);
+        # load the page's entries afterwards — sorting whole rows is what costs.
+        score = _score(keywords).label("score")
+        order = ((score.desc(),) if keywords else ()) + (CatalogEntry.registered_on.desc(), CatalogEntry.id.desc())
+        stmt = _matching(session, query, CatalogEntry.id, score, func.count().over().label("total")).order_by(*order)
+    ranked = session.execute(stmt.limit(paging.size).offset(paging.offset)).all()
+    if ranked:
+        total = int(ranked[0].total)
+    else:  # past the last page (or nothing found): the window had no row to report on
+        total = int(session.scalar(select(func.count()).select_from(
+            _matching_ids(session, query).subquery())) or 0) if paging.offset else 0
+    ids = [r.id for r in ranked]
     entries = {e.id: e for e in session.scalars(select(CatalogEntry).where(CatalogEntry.id.in_(ids)))}
-    return Page([Hit(entries[r[0]], int(r[1])) for r in ranked], total, paging.number, paging.size)
+    return Page([Hit(entries[r.id], int(r.score)) for r in ranked], total, paging.number, paging.size)
 
 
-def facet_counts(session: Session, query: CatalogQuery, facet: str, values: Sequence[str] | None = None
-                 ) -> dict[str, int]:
-    """How many entries the current search has per value of ``facet`` (the facet's own filter left out)."""
-    others = CatalogQuery(query.q, {k: v for k, v in query.filters.items() if k != facet}, query.status)
-    matching = _filtered(select(CatalogEntry.id), others)
-    keywords = others.keywords()
-    if keywords:
-        matching = matching.where(and_(*_keyword_conditions(session, keywords)))
-    stmt = (select(CatalogFacet.value, func.count()).where(CatalogFacet.facet == facet,
-                                                           CatalogFacet.entry_id.in_(matching.scalar_subquery()))
-            .group_by(CatalogFacet.value))
-    if values is not None:
-        stmt = stmt.where(CatalogFacet.value.in_(values))
-    return {v: int(n) for v, n in session.execute(stmt)}
+def facet_counts(session: Session, query: CatalogQuery, wanted: Mapping[str, Sequence[str] | None]
+                 ) -> dict[str, dict[str, int]]:
+    """Per facet, how many entries the current search has per value (the facet's own filter left out, so the
+    other values stay choosable); ``wanted`` maps each facet to the values to count (None: all).
+
+    Facets whose own filter is not set share one search, so a page pays one pass for all of them."""
+    groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    for facet in wanted:
+        others = query.without(facet)
+        groups.setdefault(tuple(sorted(others.filters.items())), []).append(facet)
+    out: dict[str, dict[str, int]] = {f: {} for f in wanted}
+    for filters, facets in groups.items():
+        matching = _matching_ids(session, CatalogQuery(query.q, dict(filters), query.status))
+        stmt = (select(CatalogFacet.facet, CatalogFacet.value, func.count())
+                .where(CatalogFacet.facet.in_(facets), CatalogFacet.entry_id.in_(matching.scalar_subquery()))
+                .group_by(CatalogFacet.facet, CatalogFacet.value))
+        for facet, value, n in session.execute(stmt):
+            values = wanted[facet]
+            if values is None or value in values:
+                out[facet][value] = int(n)
+    return out
 
 
 def get_entry(session: Session, registration_id: int) -> CatalogEntry:

@@ -8,10 +8,10 @@ from fastapi.responses import Response
 from markupsafe import Markup, escape
 
 from pubdata.audit import Actor
-from pubdata.catalog import text
 from pubdata.catalog.search import STATUSES, CatalogQuery, facet_counts, get_entry, search
 from pubdata.catalog.views import sections
 from pubdata.errors import DomainError
+from pubdata.fulltext import text
 from pubdata.reference.industries import industries
 from pubdata.reference.regions import get_region, regions
 from pubdata.registry import vocab
@@ -66,7 +66,7 @@ def catalog(request: Request, db: Db, paging: Paging, actor: Actor = public(),
     options = _options()
     try:
         page: Page = search(db, query, paging)
-        counts = {f: facet_counts(db, query, f, [code for code, _ in options[f]]) for f in ("region", "type")}
+        counts = facet_counts(db, query, {f: [code for code, _ in options[f]] for f in ("region", "type")})
     except DomainError as exc:
         return render(request, "catalog.html", {
             "query": query, "chosen": chosen, "q": q, "options": options, "statuses": STATUSES, "status": status,

@@ -67,3 +67,11 @@ def query_terms(keyword: str) -> tuple[list[str], str | None]:
     if not _IS_HAN.match(keyword):
         return [keyword[:MAX_TERM]], None
     return sorted({keyword[i:i + 2] for i in range(len(keyword) - 1)}), None
+
+
+def indexed_exactly(keyword: str) -> bool:
+    """Whether the index alone decides a match: one or two Han characters (a term, or a prefix of terms), or one
+    Latin/digit word (a whole-word term). Longer Han keywords are checked as substrings after the index."""
+    if _IS_HAN.match(keyword):
+        return len(keyword) <= 2
+    return len(keyword) <= MAX_TERM
