@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pubdata.db.base import Base, IdMixin, utcnow
+from pubdata.db.base import Base, BigId, IdMixin, utcnow
 
 
 class Registration(IdMixin, Base):
@@ -136,10 +136,26 @@ class PublicNotice(IdMixin, Base):
     start_date: Mapped[dt.date] = mapped_column(Date, comment="公示开始日")
     end_date: Mapped[dt.date] = mapped_column(Date, comment="公示期满日")
     status: Mapped[str] = mapped_column(String(20), default="open", comment="open 公示中/ended 期满/closed 终止")
+    # Normalised (fulltext.text) data and subject names, for checking a long keyword after the term index.
+    search_text: Mapped[str] = mapped_column(Text, default="", comment="规范化的数据名称与主体名称（检索用）")
     closed_at: Mapped[dt.datetime | None] = mapped_column(comment="结束时间")
 
     def __audit_root__(self) -> tuple[str, int]:
         return ("application", self.application_id)
+
+
+class PublicNoticeTerm(Base):
+    """The public notices' inverted index (fulltext.text terms of the data and subject names), written with the
+    notice; a projection like the catalog's, so audit-exempt."""
+
+    __tablename__ = "public_notice_term"
+    __table_args__ = (Index("ix_public_notice_term_notice", "notice_id"), {"comment": "公示检索词"})
+    __audit_exempt__ = True
+
+    term: Mapped[str] = mapped_column(String(40).with_variant(String(40, collation="C"), "postgresql"),
+                                      primary_key=True, comment="检索词")
+    notice_id: Mapped[int] = mapped_column(BigId, ForeignKey("public_notice.id"), primary_key=True,
+                                           comment="登记公示")
 
 
 class Certificate(IdMixin, Base):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from pubdata import clock
 from pubdata.db.base import utcnow
 from pubdata.identity.models import Organisation
+from pubdata.registry import notice_search
 from pubdata.registry.deadlines import set_due
 from pubdata.registry.models import Application, PublicNotice
 
@@ -40,8 +41,10 @@ def open_public_notice(session: Session, app: Application) -> PublicNotice:
         application_kind=app.kind, data_name=str(basic.get("name") or app.registration.data_name)[:100],
         summary=str(basic.get("summary") or ""), start_date=start, end_date=end,
     )
+    pn.search_text = notice_search.searchable(pn.data_name, pn.subject_name)
     session.add(pn)
     session.flush()
+    notice_search.index_notice(session, pn)
     return pn
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from pubdata import clock, rules
@@ -26,7 +26,7 @@ from pubdata.identity.roles import ROLE_LABELS, Role
 from pubdata.ledger.models import LedgerCheckpoint
 from pubdata.objections import service as objections
 from pubdata.objections.models import Objection
-from pubdata.registry import vocab
+from pubdata.registry import notice_search, vocab
 from pubdata.registry.models import Application, Certificate, PublicNotice, Registration
 from pubdata.registry.requirements import DOCUMENT_LABELS, REQUIRED
 from pubdata.registry.workflow import KIND_LABELS, Kind
@@ -91,25 +91,22 @@ def portal_counts(session: Session, *, today: dt.date | None = None) -> PortalCo
 # -- public notices (REG-28) --------------------------------------------------------------------------------
 
 
-def notices_query(*, q: str | None = None, registration_type: str | None = None, kind: str | None = None,
-                  status: str | None = None) -> Select[Any]:
-    """Public notices with their registration code, newest first; ``q`` matches data name, subject name or
-    registration code."""
-    stmt = (select(PublicNotice, Registration.code)
-            .join(Registration, Registration.id == PublicNotice.registration_id)
-            .order_by(PublicNotice.start_date.desc(), PublicNotice.id.desc()))
-    if q and q.strip():
-        term = q.strip()
-        stmt = stmt.where(or_(PublicNotice.data_name.icontains(term, autoescape=True),
-                              PublicNotice.subject_name.icontains(term, autoescape=True),
-                              Registration.code.icontains(term, autoescape=True)))
+def notices_query(session: Session, *, q: str | None = None, registration_type: str | None = None,
+                  kind: str | None = None, status: str | None = None) -> tuple[Select[Any], Select[Any]]:
+    """(public notices with their registration code, newest first; the same notices' ids, for counting without
+    the join). ``q`` matches the data or subject name (every keyword) or a registration code."""
+    conditions = []
+    if q and q.strip() and (found := notice_search.matching(session, q)) is not None:
+        conditions.append(found)
     if registration_type:
-        stmt = stmt.where(PublicNotice.registration_type == registration_type)
+        conditions.append(PublicNotice.registration_type == registration_type)
     if kind:
-        stmt = stmt.where(PublicNotice.application_kind == kind)
+        conditions.append(PublicNotice.application_kind == kind)
     if status:
-        stmt = stmt.where(PublicNotice.status == status)
-    return stmt
+        conditions.append(PublicNotice.status == status)
+    rows = (select(PublicNotice, Registration.code).join(Registration, Registration.id == PublicNotice.registration_id)
+            .where(*conditions).order_by(PublicNotice.start_date.desc(), PublicNotice.id.desc()))
+    return rows, select(PublicNotice.id).where(*conditions)
 
 
 @dataclass(frozen=True)

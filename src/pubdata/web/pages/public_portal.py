@@ -51,7 +51,8 @@ def notices(request: Request, db: Db, paging: Paging, q: str | None = Query(None
         "kind": views.choice(kind, views.NOTICE_KINDS, "kind"),
         "status": views.choice(status, views.NOTICE_STATUS, "status"),
     }
-    page = paginate(db, views.notices_query(q=q, **filters), paging, scalars=False)
+    rows, ids = views.notices_query(db, q=q, **filters)
+    page = paginate(db, rows, paging, scalars=False, count=ids)
     return render(request, "public_notices.html", {
         "page": page, "q": (q or "").strip(), "filters": filters, "types": views.REGISTRATION_TYPES,
         "kinds": views.NOTICE_KINDS, "statuses": views.NOTICE_STATUS, "rule": rules.PUBLIC_NOTICE,

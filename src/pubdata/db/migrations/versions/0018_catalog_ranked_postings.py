@@ -35,9 +35,8 @@ def upgrade() -> None:
         registered_on = (SELECT e.registered_on FROM catalog_entry e WHERE e.id = catalog_term.entry_id),
         leads = (SELECT CASE WHEN {position}(e.name_text, catalog_term.term) = 1 THEN 1 ELSE 0 END
                  FROM catalog_entry e WHERE e.id = catalog_term.entry_id)""")
+    # The server defaults stay: removing them would rebuild the whole posting table on SQLite.
     with op.batch_alter_table('catalog_term', schema=None) as batch_op:
-        batch_op.alter_column('status', server_default=None)
-        batch_op.alter_column('leads', server_default=None)
         batch_op.create_index('ix_catalog_term_search',
                               ['term', 'status', 'entry_id', 'weight', 'registered_on', 'leads'], unique=False)
 
