@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, event, insert, select, update
 from sqlalchemy.orm import Session, UOWTransaction
 
-from pubdata.catalog.models import CatalogEntry, CatalogFacet, CatalogTerm
+from pubdata.catalog.models import CatalogEntry, CatalogFacet, CatalogTerm, CatalogText
 from pubdata.db.base import utcnow
 from pubdata.fulltext import text
 from pubdata.identity.models import Organisation
@@ -57,9 +58,19 @@ def industry_values(codes: Iterable[str]) -> set[str]:
     return out
 
 
-def project(reg: Any, content: dict[str, Any], org: Any, cert: Any, registered_on: dt.date | None
-            ) -> tuple[dict[str, Any], dict[str, int], set[tuple[str, str]]]:
-    """(entry row, weighted terms, facets) of one registration's current version."""
+@dataclass(frozen=True)
+class Projection:
+    """One registration's current version as the catalog holds it."""
+
+    entry: dict[str, Any]
+    #: The catalog_text row (without its entry id): the normalised texts a search checks and ranks against.
+    texts: dict[str, Any]
+    #: term → the highest weight of the fields it occurs in.
+    terms: dict[str, int]
+    facets: set[tuple[str, str]]
+
+
+def project(reg: Any, content: dict[str, Any], org: Any, cert: Any, registered_on: dt.date | None) -> Projection:
     basic = content.get("basic") or {}
     tags = _strings(basic.get("tags"))
     regions = _strings(basic.get("regions"))
@@ -76,10 +87,13 @@ def project(reg: Any, content: dict[str, Any], org: Any, cert: Any, registered_o
         "industries": industries, "status": reg.status, "certificate_number": cert.number if cert else None,
         "certificate_status": cert.status if cert else None, "registered_on": registered_on,
         "version_no": reg.current_version, "details": {k: v for k, v in details.items() if v},
+        "updated_at": utcnow(),
+    }
+    texts = {
+        "status": reg.status, "registered_on": registered_on,
         "name_text": text.normalise(name)[:100], "tag_text": text.normalise(" ".join(tags)),
         "subject_text": text.normalise(org.name)[:200],
         "search_text": "\n".join(text.normalise(s) for s in (name, " ".join(tags), org.name, summary)),
-        "updated_at": utcnow(),
     }
     terms = text.weighted_terms([(name, text.NAME), (" ".join(tags), text.TAGS), (org.name, text.SUBJECT),
                                  (summary, text.SUMMARY)])
@@ -87,7 +101,7 @@ def project(reg: Any, content: dict[str, Any], org: Any, cert: Any, registered_o
     facets |= {("industry", v) for v in industry_values(industries)}
     facets |= {(f, str(v)) for f, v in (("type", reg.registration_type), ("category", basic.get("category")),
                                         ("grade", basic.get("grade"))) if v}
-    return row, terms, facets
+    return Projection(row, texts, terms, facets)
 
 
 def sync(conn: Connection, registration_ids: Iterable[int]) -> int:
@@ -121,26 +135,28 @@ def _sync_batch(conn: Connection, ids: Sequence[int]) -> int:
                                  .where(CatalogEntry.registration_id.in_(reg_ids))).all())
     projected = {r.id: project(r, versions.get((r.id, r.current_version)) or {}, orgs[r.subject_org_id],
                                certs.get(r.id), first_issued.get(r.id)) for r in regs}
-    new_rows = [row for rid, (row, _, _) in projected.items() if rid not in existing]
+    new_rows = [p.entry for rid, p in projected.items() if rid not in existing]
     if new_rows:
         conn.execute(insert(CatalogEntry.__table__), new_rows)
         existing.update(conn.execute(select(CatalogEntry.registration_id, CatalogEntry.id)
                                      .where(CatalogEntry.registration_id.in_([r["registration_id"] for r in new_rows])))
                         .all())
-    changed = [{**row, "_id": existing[rid]} for rid, (row, _, _) in projected.items() if row not in new_rows]
+    changed = [{**p.entry, "_id": existing[rid]} for rid, p in projected.items() if p.entry not in new_rows]
     if changed:  # one executemany, not a statement per entry
         table = CatalogEntry.__table__
         conn.execute(update(table).where(table.c.id == bindparam("_id"))
                      .values({k: bindparam(k) for k in changed[0] if k != "_id"}), changed)
     entry_ids = [existing[rid] for rid in projected]
-    # The index rows are derived data, replaced wholesale; the entry itself is never removed.
-    conn.execute(delete(CatalogTerm).where(CatalogTerm.entry_id.in_(entry_ids)))
-    conn.execute(delete(CatalogFacet).where(CatalogFacet.entry_id.in_(entry_ids)))
-    term_rows = [{"term": t, "entry_id": existing[rid], "weight": w, "status": row["status"],
-                  "registered_on": row["registered_on"], "leads": int(row["name_text"].startswith(t))}
-                 for rid, (row, terms, _) in projected.items() for t, w in terms.items()]
+    # The search rows are derived data, replaced wholesale; the entry itself is never removed.
+    for table in (CatalogText, CatalogTerm, CatalogFacet):
+        conn.execute(delete(table).where(table.entry_id.in_(entry_ids)))
+    conn.execute(insert(CatalogText.__table__),
+                 [{**p.texts, "entry_id": existing[rid]} for rid, p in projected.items()])
+    term_rows = [{"term": t, "entry_id": existing[rid], "weight": w, "status": p.texts["status"],
+                  "registered_on": p.texts["registered_on"], "leads": int(p.texts["name_text"].startswith(t))}
+                 for rid, p in projected.items() for t, w in p.terms.items()]
     facet_rows = [{"facet": f, "value": v, "entry_id": existing[rid]}
-                  for rid, (_, _, facets) in projected.items() for f, v in facets]
+                  for rid, p in projected.items() for f, v in p.facets]
     if term_rows:
         conn.execute(insert(CatalogTerm.__table__), term_rows)
     if facet_rows:

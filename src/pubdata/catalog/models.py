@@ -1,6 +1,6 @@
-"""The catalog's tables: one entry per registration ever registered, its facets and its search terms.
+"""The catalog's tables: one entry per registration ever registered, its search text, facets and search terms.
 
-All three are a projection of the registry, rebuilt from it at any time (``pubdata catalog-rebuild``); they are
+All four are a projection of the registry, rebuilt from it at any time (``pubdata catalog-rebuild``); they are
 audit-exempt because the registration's own events already record every change they mirror. An entry is never
 removed: a cancelled or revoked registration stays listed with its status.
 """
@@ -41,13 +41,26 @@ class CatalogEntry(IdMixin, Base):
     certificate_status: Mapped[str | None] = mapped_column(String(20), comment="现行凭证状态")
     registered_on: Mapped[dt.date | None] = mapped_column(Date, comment="首次登记日")
     version_no: Mapped[int] = mapped_column(Integer, comment="目录所据的登记版本")
-    # Normalised (fulltext.text.normalise) copies that keywords are matched against, field by field for ranking.
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, comment="公开的其他登记信息")
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, comment="最近同步时间")
+
+
+class CatalogText(Base):
+    """What a search reads of an entry, apart from what it shows: the normalised (fulltext.text) texts keywords
+    are checked and ranked against, with the status and day it filters and orders by. A narrow table, so that
+    checking thousands of candidates reads a few pages rather than every entry's published form."""
+
+    __tablename__ = "catalog_text"
+    __table_args__ = {"comment": "目录条目的检索文本（规范化名称、标签、主体与简介）"}
+    __audit_exempt__ = True
+
+    entry_id: Mapped[int] = mapped_column(BigId, ForeignKey("catalog_entry.id"), primary_key=True, comment="目录条目")
+    status: Mapped[str] = mapped_column(String(20), comment="登记状态（同目录条目）")
+    registered_on: Mapped[dt.date | None] = mapped_column(Date, comment="首次登记日（同目录条目）")
     name_text: Mapped[str] = mapped_column(String(100), comment="规范化名称")
     tag_text: Mapped[str] = mapped_column(Text, comment="规范化标签")
     subject_text: Mapped[str] = mapped_column(String(200), comment="规范化主体名称")
     search_text: Mapped[str] = mapped_column(Text, comment="规范化的名称、标签、主体与简介")
-    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, comment="公开的其他登记信息")
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, comment="最近同步时间")
 
 
 class CatalogFacet(Base):

@@ -1,8 +1,10 @@
 """Searching and browsing the catalog: keywords (all must match, as substrings), facet filters, ranking.
 
 Ranking, highest first: the number of keywords found in the name, then in tags, subject and summary — weighted
-8/4/3/2 per field —, a name that starts with the first keyword, then the most recently registered. One SQL for
-SQLite and PostgreSQL; see docs/catalog.md for the measured speed and ranking quality.
+8/4/3/2 per field —, a name that starts with the first keyword, then the most recently registered. Keywords the
+index decides alone (one or two Han characters, a Latin word) are ranked and counted from the postings; longer
+ones are checked in catalog_text. One SQL for SQLite and PostgreSQL; see docs/catalog.md for the measured speed
+and ranking quality.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, func, literal, select
 from sqlalchemy.orm import Session
 
-from pubdata.catalog.models import CatalogEntry, CatalogFacet, CatalogTerm
+from pubdata.catalog.models import CatalogEntry, CatalogFacet, CatalogTerm, CatalogText
 from pubdata.errors import FieldError, ValidationFailed
 from pubdata.fulltext import postings, text
 from pubdata.fulltext.sql import among, has_prefix, has_substring
@@ -79,22 +81,29 @@ def _score(keywords: Sequence[str]) -> ColumnElement[int]:
     total: ColumnElement[int] = literal(0)
     for kw in keywords:
         total = total + case(
-            (has_substring(CatalogEntry.name_text, kw), literal(text.NAME)),
-            (has_substring(CatalogEntry.tag_text, kw), literal(text.TAGS)),
-            (has_substring(CatalogEntry.subject_text, kw), literal(text.SUBJECT)),
+            (has_substring(CatalogText.name_text, kw), literal(text.NAME)),
+            (has_substring(CatalogText.tag_text, kw), literal(text.TAGS)),
+            (has_substring(CatalogText.subject_text, kw), literal(text.SUBJECT)),
             else_=literal(text.SUMMARY))  # the keyword conditions already require it somewhere
     if keywords:
-        total = total + case((has_prefix(CatalogEntry.name_text, keywords[0]), literal(1)), else_=literal(0))
+        total = total + case((has_prefix(CatalogText.name_text, keywords[0]), literal(1)), else_=literal(0))
     return total
 
 
-def _filtered(stmt: Select[Any], query: CatalogQuery) -> Select[Any]:
+def _in_facets(stmt: Select[Any], entry_id: Any, query: CatalogQuery) -> Select[Any]:
     # Each filter is a set of ids from an index (never a per-row lookup), so the database starts from the
     # smallest set instead of scanning the catalog.
-    stmt = _in_facets(stmt, CatalogEntry.id, query)
-    if query.status is not None:
-        stmt = stmt.where(CatalogEntry.status == query.status)
+    for facet, value in query.filters.items():
+        if value:
+            stmt = stmt.where(entry_id.in_(select(CatalogFacet.entry_id).where(
+                CatalogFacet.facet == facet, CatalogFacet.value == value)))
     return stmt
+
+
+def _browsed(query: CatalogQuery, *columns: Any) -> Select[Any]:
+    """Entries by facet and status alone (no keywords)."""
+    stmt = _in_facets(select(*columns), CatalogEntry.id, query)
+    return stmt.where(CatalogEntry.status == query.status) if query.status is not None else stmt
 
 
 def _candidates(session: Session, query: CatalogQuery, keywords: Sequence[str]) -> Any:
@@ -102,34 +111,26 @@ def _candidates(session: Session, query: CatalogQuery, keywords: Sequence[str]) 
     return postings.candidates(session, keywords, CatalogTerm.term, CatalogTerm.entry_id, *status)
 
 
-def _matching(session: Session, query: CatalogQuery, *columns: Any) -> Select[Any]:
-    """The entries a query finds, as ``select(*columns)`` over the entries.
+def _checked(session: Session, query: CatalogQuery, keywords: Sequence[str], *columns: Any) -> Select[Any]:
+    """Entries found by keywords that need their text checked, as ``select(*columns)`` over catalog_text.
 
     A keyword of one or two Han characters, or one Latin word, is found exactly where its term is; a longer one
-    is then checked as a substring, since bigrams can coincide ("路网监测" from "路网…网监…监测")."""
-    keywords = query.keywords()
-    if not keywords:
-        return _filtered(select(*columns), query)
-    stmt = select(*columns).where(among(CatalogEntry.id, _candidates(session, query, keywords)))
-    checks = [has_substring(CatalogEntry.search_text, kw) for kw in postings.needs_check(keywords)]
-    return _filtered(stmt.where(*checks), query)
+    is checked as a substring after the index, since bigrams can coincide ("路网监测" from "路网…网监…监测")."""
+    checks = [has_substring(CatalogText.search_text, kw) for kw in postings.needs_check(keywords)]
+    stmt = select(*columns).where(among(CatalogText.entry_id, _candidates(session, query, keywords)), *checks)
+    stmt = _in_facets(stmt, CatalogText.entry_id, query)
+    return stmt.where(CatalogText.status == query.status) if query.status is not None else stmt
 
 
 def _matching_ids(session: Session, query: CatalogQuery) -> Select[Any]:
     """The ids a query finds; from the postings alone when the index decides every keyword."""
     keywords = query.keywords()
-    if not keywords or postings.needs_check(keywords):
-        return _matching(session, query, CatalogEntry.id)
+    if not keywords:
+        return _browsed(query, CatalogEntry.id)
+    if postings.needs_check(keywords):
+        return _checked(session, query, keywords, CatalogText.entry_id)
     ids = _candidates(session, query, keywords).subquery("candidates").c.entry_id
     return _in_facets(select(ids), ids, query)
-
-
-def _in_facets(stmt: Select[Any], entry_id: Any, query: CatalogQuery) -> Select[Any]:
-    for facet, value in query.filters.items():
-        if value:
-            stmt = stmt.where(entry_id.in_(select(CatalogFacet.entry_id).where(
-                CatalogFacet.facet == facet, CatalogFacet.value == value)))
-    return stmt
 
 
 def _ranked_from_postings(query: CatalogQuery, keywords: Sequence[str]) -> Select[Any]:
@@ -157,18 +158,24 @@ def _ranked_from_postings(query: CatalogQuery, keywords: Sequence[str]) -> Selec
     return _in_facets(stmt, first.c.entry_id, query).order_by(score.desc(), first.c.day.desc(), first.c.entry_id.desc())
 
 
+def _ranked(session: Session, query: CatalogQuery) -> Select[Any]:
+    """(id, score, total) of every match, best first; the total counted in the same pass (a window)."""
+    keywords = query.keywords()
+    total = func.count().over().label("total")
+    if not keywords:
+        return _browsed(query, CatalogEntry.id.label("id"), literal(0).label("score"), total).order_by(
+            CatalogEntry.registered_on.desc(), CatalogEntry.id.desc())
+    if not postings.needs_check(keywords):
+        return _ranked_from_postings(query, keywords)
+    score = _score(keywords).label("score")
+    return _checked(session, query, keywords, CatalogText.entry_id.label("id"), score, total).order_by(
+        score.desc(), CatalogText.registered_on.desc(), CatalogText.entry_id.desc())
+
+
 def search(session: Session, query: CatalogQuery, paging: PageRequest) -> Page[Hit]:
     check(query)
-    keywords = query.keywords()
-    if keywords and not postings.needs_check(keywords):
-        stmt = _ranked_from_postings(query, keywords)
-    else:
-        # Rank ids and scores only, counting all matches in the same pass (a window over the matching rows);
-        # load the page's entries afterwards — sorting whole rows is what costs.
-        score = _score(keywords).label("score")
-        order = ((score.desc(),) if keywords else ()) + (CatalogEntry.registered_on.desc(), CatalogEntry.id.desc())
-        stmt = _matching(session, query, CatalogEntry.id, score, func.count().over().label("total")).order_by(*order)
-    ranked = session.execute(stmt.limit(paging.size).offset(paging.offset)).all()
+    # Rank ids only; load the page's entries afterwards (sorting whole rows is what costs).
+    ranked = session.execute(_ranked(session, query).limit(paging.size).offset(paging.offset)).all()
     if ranked:
         total = int(ranked[0].total)
     else:  # past the last page (or nothing found): the window had no row to report on
