@@ -19,6 +19,8 @@ from pubdata.web.app import create_app
 
 # Keys, blobs and checkpoints written by code under test go to a throw-away directory, never ./var.
 os.environ.setdefault("PUBDATA_VAR_DIR", tempfile.mkdtemp(prefix="pubdata-test-var-"))
+# The demo's synthetic population (1,000,000 persons by default) is small in tests, so demo loads stay fast.
+os.environ.setdefault("PUBDATA_DEMO_PERSONS", "20000")
 
 #: In CI, browser and PDF tests must run: a skip of theirs becomes a failure.
 REQUIRE_HEAVY = os.environ.get("PUBDATA_REQUIRE_BROWSER") == "1"

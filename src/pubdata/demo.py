@@ -71,8 +71,9 @@ def is_empty(session: Session) -> bool:
     return session.scalar(select(Organisation.id).limit(1)) is None
 
 
-def load_demo(session: Session, *, actor: Actor | None = None) -> list[str]:
-    """Create whatever of the demo data is missing; returns what was created."""
+def load_demo(session: Session, *, actor: Actor | None = None, opdomain_persons: int | None = None) -> list[str]:
+    """Create whatever of the demo data is missing; returns what was created. The synthetic population of the
+    operation domain has ``opdomain_persons`` rows (default ``PUBDATA_DEMO_PERSONS`` or 1,000,000)."""
     actor = actor or Actor.system("demo")
     created: list[str] = []
     for d in DEMO_ORGS:
@@ -95,7 +96,13 @@ def load_demo(session: Session, *, actor: Actor | None = None) -> list[str]:
     from pubdata.registry.demo import load as load_registrations
 
     created += load_registrations(session, system=actor)
+    from pubdata.opdomain.demo import register_resources
+
+    created += register_resources(session, system=actor)  # before the operation demo: its agreement covers them
     from pubdata.operation.demo import load as load_operation
 
     created += load_operation(session, system=actor)
+    from pubdata.opdomain.demo import load as load_opdomain
+
+    created += load_opdomain(session, system=actor, persons=opdomain_persons)
     return created

@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from pubdata.opdomain.engine import DomainEngine
 from pubdata.opdomain.schema import Dataset, Grade, Grant
 from pubdata.opdomain.synthetic import demo_dataset, write_demo
+from tests.operation.support import Cast, cast
 
 NOW = dt.datetime(2026, 6, 1, 9, 0)
 PERSONS = 20_000
@@ -44,7 +46,19 @@ def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def engine(demo_file: Path, dataset: Dataset) -> Iterator[DomainEngine]:
+def domain_engine(demo_file: Path, dataset: Dataset) -> Iterator[DomainEngine]:
+    """The DuckDB engine on the small synthetic file (not ``engine``, the database fixture of tests/conftest.py)."""
     eng = DomainEngine(demo_file, dataset)
     yield eng
     eng.close()
+
+
+@pytest.fixture
+def c(db_session: Session) -> Cast:
+    """The operation tests' cast of users (authority, agency, industry department, operator)."""
+    return cast(db_session)
+
+
+@pytest.fixture
+def tmp(tmp_path: Path) -> Path:
+    return tmp_path

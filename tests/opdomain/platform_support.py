@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pubdata import clock
 from pubdata.audit.models import AuditEvent
-from pubdata.db.testing import scratch_engine
-from pubdata.opdomain import applications, datasets
-from pubdata.opdomain.models import DataGrant, OpDataset
+from pubdata.opdomain import applications, datasets, queries
+from pubdata.opdomain.models import DataGrant, OpDataset, QueryRun
 from pubdata.opdomain.synthetic import POPULATION, REGION, write_demo
 from pubdata.operation.models import Agreement
-from tests.operation.support import Cast, cast, signed_agreement
+from tests.operation.support import Cast, signed_agreement
 
 _demo: Path | None = None
 
@@ -95,23 +92,13 @@ def granted(session: Session, c: Cast, w: World) -> DataGrant:
     return grant
 
 
+def ran(session: Session, c: Cast, grant: DataGrant, sql: str) -> QueryRun:
+    """Runs a checked query; returns the protected result it stored (for export requests)."""
+    out = queries.run_query(session, actor=c.operator, grant_id=grant.id, sql=sql)
+    run = session.get(QueryRun, out.query_run_id)
+    assert run is not None
+    return run
+
+
 def events(session: Session, tag: str) -> list[AuditEvent]:
     return list(session.scalars(select(AuditEvent).where(AuditEvent.tag == tag).order_by(AuditEvent.id)))
-
-
-# tests/opdomain/conftest.py names its DuckDB engine ``engine``, hiding the database fixture of tests/conftest.py;
-# the platform tests import these to get the database back (and the operation tests' cast).
-@pytest.fixture(scope="session")
-def engine() -> Iterator[Engine]:
-    with scratch_engine() as eng:
-        yield eng
-
-
-@pytest.fixture
-def c(db_session: Session) -> Cast:
-    return cast(db_session)
-
-
-@pytest.fixture
-def tmp(tmp_path: Path) -> Path:
-    return tmp_path

@@ -37,13 +37,13 @@ def test_declared_types_are_the_stored_types(demo_file: Path, dataset: Dataset) 
 
 
 def test_typical_aggregate_gives_the_same_numbers_as_duckdb(
-    engine: DomainEngine, grant: Grant, demo_file: Path
+    domain_engine: DomainEngine, grant: Grant, demo_file: Path
 ) -> None:
     sql = (
         "SELECT city_code, gender, count(*) AS n, avg(annual_income) AS mean_income, sum(household_size) AS people "
         "FROM population WHERE age >= 18 GROUP BY city_code, gender ORDER BY city_code, gender"
     )
-    res = engine.run(sql, grant, now=NOW)
+    res = domain_engine.run(sql, grant, now=NOW)
     expected = direct(demo_file, sql)
     assert res.result.columns == ("city_code", "gender", "n", "mean_income", "people")
     assert res.result.kinds == ("key", "key", "count", "sum", "sum")
@@ -51,18 +51,20 @@ def test_typical_aggregate_gives_the_same_numbers_as_duckdb(
     assert res.result.suppressed_count() == 0
 
 
-def test_join_to_lookup_and_cte_give_correct_numbers(engine: DomainEngine, grant: Grant, demo_file: Path) -> None:
+def test_join_to_lookup_and_cte_give_correct_numbers(
+    domain_engine: DomainEngine, grant: Grant, demo_file: Path
+) -> None:
     sql = (
         "WITH adults AS (SELECT county_code, annual_income FROM population WHERE age BETWEEN 18 AND 59) "
         "SELECT r.parent_code AS city, count(*) AS n, round(avg(a.annual_income), 2) AS mean_income "
         "FROM adults a LEFT JOIN region r ON a.county_code = r.code GROUP BY r.parent_code ORDER BY city"
     )
-    res = engine.run(sql, grant, now=NOW)
+    res = domain_engine.run(sql, grant, now=NOW)
     assert [tuple(c.value for c in row) for row in res.result.rows] == direct(demo_file, sql)
 
 
-def test_count_distinct_of_an_identifier_is_a_count(engine: DomainEngine, grant: Grant) -> None:
-    res = engine.run("SELECT count(DISTINCT id_number) AS persons FROM population", grant, now=NOW)
+def test_count_distinct_of_an_identifier_is_a_count(domain_engine: DomainEngine, grant: Grant) -> None:
+    res = domain_engine.run("SELECT count(DISTINCT id_number) AS persons FROM population", grant, now=NOW)
     assert res.result.rows[0][0].value == 20_000
 
 
@@ -84,8 +86,8 @@ def test_sources_of_sums_are_reported(grant: Grant) -> None:
     assert checked.outputs[0].sources == ("population.annual_income", "population.household_size")
 
 
-def test_small_cells_are_hidden_whole_and_marked(engine: DomainEngine, grant: Grant) -> None:
-    res = engine.run(
+def test_small_cells_are_hidden_whole_and_marked(domain_engine: DomainEngine, grant: Grant) -> None:
+    res = domain_engine.run(
         "SELECT county_code, age, gender, count(*) AS n FROM population GROUP BY county_code, age, gender",
         grant, now=NOW,
     )
@@ -96,8 +98,8 @@ def test_small_cells_are_hidden_whole_and_marked(engine: DomainEngine, grant: Gr
     assert len(res.result.rows) == len(res.result.supports)  # nothing silently dropped
 
 
-def test_having_count_one_reveals_no_group(engine: DomainEngine, grant: Grant) -> None:
-    res = engine.run(
+def test_having_count_one_reveals_no_group(domain_engine: DomainEngine, grant: Grant) -> None:
+    res = domain_engine.run(
         "SELECT county_code, age, gender, education FROM population GROUP BY 1, 2, 3, 4 HAVING count(*) = 1",
         grant, now=NOW,
     )
@@ -105,8 +107,8 @@ def test_having_count_one_reveals_no_group(engine: DomainEngine, grant: Grant) -
     assert all(c.suppressed for row in res.result.rows for c in row)
 
 
-def test_order_by_limit_one_does_not_single_out(engine: DomainEngine, grant: Grant) -> None:
-    res = engine.run(
+def test_order_by_limit_one_does_not_single_out(domain_engine: DomainEngine, grant: Grant) -> None:
+    res = domain_engine.run(
         "SELECT county_code, age, count(*) AS n FROM population GROUP BY county_code, age ORDER BY n LIMIT 1",
         grant, now=NOW,
     )
@@ -150,10 +152,11 @@ SUPPRESSED_SUM = {Reason.MIN_COUNT, Reason.DOMINANCE}  # zero contributions, or 
 )
 @pytest.mark.parametrize("exact", [False, True], ids=["bound", "exact"])
 def test_singling_out_one_person_is_suppressed(
-    template: str, reasons: set[Reason], exact: bool, engine: DomainEngine, exact_engine: DomainEngine,
+    template: str, reasons: set[Reason], exact: bool, domain_engine: DomainEngine, exact_engine: DomainEngine,
     grant: Grant, demo_file: Path,
 ) -> None:
-    res = (exact_engine if exact else engine).run(template.format(c=_one_person_filter(demo_file)), grant, now=NOW)
+    eng = exact_engine if exact else domain_engine
+    res = eng.run(template.format(c=_one_person_filter(demo_file)), grant, now=NOW)
     cells = [row[-1] for row in res.result.rows]
     assert any(c.reason in reasons for c in cells), cells
     assert all(c.value is None for c in cells if c.reason)
@@ -186,8 +189,8 @@ def test_measurements_are_added_to_the_checked_tree(grant: Grant) -> None:
     assert 'COUNT_IF("population"."annual_income" <> 0)' in exact and 'MAX(ABS("population"."annual_income"))' in exact
 
 
-def test_a_plain_sum_over_many_people_is_shown(engine: DomainEngine, grant: Grant) -> None:
-    res = engine.run("SELECT city_code, sum(household_size) AS people FROM population GROUP BY city_code",
+def test_a_plain_sum_over_many_people_is_shown(domain_engine: DomainEngine, grant: Grant) -> None:
+    res = domain_engine.run("SELECT city_code, sum(household_size) AS people FROM population GROUP BY city_code",
                      grant, now=NOW)
     assert all(not row[1].suppressed for row in res.result.rows if row[0].value == "620100")
 
@@ -203,8 +206,8 @@ def test_min_count_is_configurable_per_dataset(demo_file: Path, dataset: Dataset
     assert big and len(big) < len(res.result.rows)
 
 
-def test_row_level_public_lookup_passes(engine: DomainEngine, grant: Grant) -> None:
-    res = engine.run("SELECT code, name FROM region WHERE level = 'prefecture' ORDER BY code", grant, now=NOW)
+def test_row_level_public_lookup_passes(domain_engine: DomainEngine, grant: Grant) -> None:
+    res = domain_engine.run("SELECT code, name FROM region WHERE level = 'prefecture' ORDER BY code", grant, now=NOW)
     assert len(res.result.rows) == 14 and res.result.rows[0][1].value == "兰州市"
     assert res.audit_payload()["rows"] == 14
 
@@ -235,15 +238,15 @@ def test_core_data_cannot_be_granted(dataset: Dataset) -> None:
 
 
 @pytest.mark.parametrize("change", [{"revoked": True}, {"expires_at": NOW}])
-def test_revoked_or_expired_grant_stops_at_once(change: dict, engine: DomainEngine, dataset: Dataset) -> None:
+def test_revoked_or_expired_grant_stops_at_once(change: dict, domain_engine: DomainEngine, dataset: Dataset) -> None:
     with pytest.raises(PermissionDenied) as caught:
-        engine.run("SELECT count(*) FROM population", full_grant(dataset, **change), now=NOW)
+        domain_engine.run("SELECT count(*) FROM population", full_grant(dataset, **change), now=NOW)
     assert caught.value.code == "grant_inactive"
 
 
-def test_duckdb_guards_hold_even_without_the_policy(engine: DomainEngine) -> None:
+def test_duckdb_guards_hold_even_without_the_policy(domain_engine: DomainEngine) -> None:
     """Defence in depth: the connection itself refuses files, settings and writes."""
-    cur = engine._con.cursor()
+    cur = domain_engine._con.cursor()
     for sql in (
         "SELECT * FROM read_csv('/etc/passwd')",
         "COPY population TO '/tmp/opdomain-leak.csv'",
@@ -268,14 +271,14 @@ def test_time_limit_interrupts(demo_file: Path, dataset: Dataset) -> None:
     assert caught.value.code == "query_timeout"
 
 
-def test_grant_for_another_dataset_is_refused(engine: DomainEngine, dataset: Dataset) -> None:
+def test_grant_for_another_dataset_is_refused(domain_engine: DomainEngine, dataset: Dataset) -> None:
     other = dataclasses.replace(dataset, code="other")
     with pytest.raises(PermissionDenied):
-        engine.run("SELECT count(*) FROM population", full_grant(other), now=NOW)
+        domain_engine.run("SELECT count(*) FROM population", full_grant(other), now=NOW)
 
 
-def test_union_of_aggregates_is_protected_per_branch(engine: DomainEngine, grant: Grant) -> None:
-    res = engine.run(
+def test_union_of_aggregates_is_protected_per_branch(domain_engine: DomainEngine, grant: Grant) -> None:
+    res = domain_engine.run(
         "SELECT gender AS k, count(*) AS n FROM population GROUP BY gender UNION ALL "
         "SELECT county_code, count(*) FROM population WHERE age = 90 GROUP BY county_code",
         grant, now=NOW,
@@ -285,11 +288,11 @@ def test_union_of_aggregates_is_protected_per_branch(engine: DomainEngine, grant
     assert any(row[1].reason is Reason.MIN_COUNT for row in res.result.rows)
 
 
-def test_expiry_is_checked_against_the_given_time(engine: DomainEngine, dataset: Dataset) -> None:
+def test_expiry_is_checked_against_the_given_time(domain_engine: DomainEngine, dataset: Dataset) -> None:
     g = full_grant(dataset, expires_at=NOW + dt.timedelta(minutes=1))
-    assert engine.run("SELECT count(*) FROM population", g, now=NOW).result.rows
+    assert domain_engine.run("SELECT count(*) FROM population", g, now=NOW).result.rows
     with pytest.raises(PermissionDenied):
-        engine.run("SELECT count(*) FROM population", g, now=NOW + dt.timedelta(minutes=1))
+        domain_engine.run("SELECT count(*) FROM population", g, now=NOW + dt.timedelta(minutes=1))
 
 
 @pytest.mark.parametrize(
@@ -303,16 +306,18 @@ def test_expiry_is_checked_against_the_given_time(engine: DomainEngine, dataset:
         "age % (CASE WHEN {c} THEN 0 ELSE 7 END) >= 0",
     ],
 )
-def test_runtime_errors_are_no_oracle(condition: str, engine: DomainEngine, grant: Grant, demo_file: Path) -> None:
+def test_runtime_errors_are_no_oracle(
+    condition: str, domain_engine: DomainEngine, grant: Grant, demo_file: Path
+) -> None:
     """An error raised only when a hidden value meets a condition would leak one bit past disclosure control:
     casts, divisions and overflowing arithmetic are normalised so that such a query simply runs."""
     c = _one_person_filter(demo_file)
-    res = engine.run(f"SELECT count(*) FROM population WHERE {condition.format(c=c)}", grant, now=NOW)
+    res = domain_engine.run(f"SELECT count(*) FROM population WHERE {condition.format(c=c)}", grant, now=NOW)
     assert len(res.result.rows) == 1
 
 
-def test_execution_errors_do_not_quote_data(engine: DomainEngine) -> None:
+def test_execution_errors_do_not_quote_data(domain_engine: DomainEngine) -> None:
     with pytest.raises(QueryFailed) as caught:
-        engine._execute("SELECT CAST(name AS INTEGER) FROM population", 10)
+        domain_engine._execute("SELECT CAST(name AS INTEGER) FROM population", 10)
     assert caught.value.detail == "查询执行出错。"
     assert "Could not convert" in caught.value.internal

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the fixtures imported from platform_support are parameters of the tests)
 """The operation-domain API end to end: application, decision, checked query, refusal (audited), revocation."""
 
 from __future__ import annotations
@@ -8,7 +7,7 @@ from pathlib import Path
 
 from pubdata import clock
 from pubdata.opdomain.models import DataGrant
-from tests.opdomain.platform_support import COLUMNS, USES, c, engine, events, tmp, world  # noqa: F401
+from tests.opdomain.platform_support import COLUMNS, USES, events, world
 from tests.web.test_api import PROBLEM, token_for
 
 BY_COUNTY = "SELECT county_code, count(*) AS n FROM population GROUP BY county_code"

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the fixtures imported from platform_support are parameters of the tests)
 """Data applications (OPS-23): active agreement, least-necessary flags, approve / partly approve / refuse, grants."""
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from pubdata.identity.roles import Role
 from pubdata.opdomain import applications, grants
 from pubdata.workflow import IllegalTransition
 from tests.factories import actor_of, make_user
-from tests.opdomain.platform_support import apply, c, engine, events, load, tmp, world  # noqa: F401
+from tests.opdomain.platform_support import apply, events, load, world
 from tests.operation.support import resource
 
 

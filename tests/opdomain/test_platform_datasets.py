@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the fixtures imported from platform_support are parameters of the tests)
 """Datasets in the domain: only registered resources, every column classified, unique keys, staged sources."""
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ import pytest
 from pubdata.errors import PermissionDenied, ValidationFailed
 from pubdata.opdomain import datasets
 from pubdata.opdomain.schema import Role
-from tests.opdomain.platform_support import c, demo_file, engine, events, load, spec, stage, tmp, world  # noqa: F401
+from tests.opdomain.platform_support import demo_file, events, load, spec, stage, world
 from tests.operation.support import resource
 
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the fixtures imported from platform_support are parameters of the tests)
 """Checked queries on the platform: grants, agreements and suspension enforced on every query; every query,
 allowed or refused, an audit event without raw values."""
 
@@ -16,7 +15,7 @@ from pubdata.identity.roles import Role
 from pubdata.opdomain import grants, queries
 from pubdata.operation import measures
 from tests.factories import actor_of, make_user
-from tests.opdomain.platform_support import c, engine, events, granted, tmp, world  # noqa: F401
+from tests.opdomain.platform_support import events, granted, world
 
 BY_COUNTY = "SELECT county_code, count(*) AS n, avg(annual_income) AS income FROM population GROUP BY county_code"
 

@@ -285,3 +285,16 @@ def test_refusal_reason_is_chinese(grant: Grant) -> None:
         check("SELECT id_number FROM population", grant)
     assert "直接标识符" in caught.value.detail
     assert caught.value.status == 422
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT gender, count(*) FROM population GROUP BY nonexistent",
+    "SELECT nonexistent, count(*) FROM population GROUP BY 1",
+    "SELECT p.nonexistent, count(*) FROM population AS p GROUP BY 1",
+])
+def test_an_unresolvable_column_is_refused_in_chinese_without_the_parsers_english(sql: str, grant: Grant) -> None:
+    with pytest.raises(QueryRefused) as caught:
+        check(sql, grant)
+    assert caught.value.code == "column_not_granted"
+    assert "nonexistent" in caught.value.detail and "授权范围" in caught.value.detail
+    assert not any(word in caught.value.detail for word in ("could not", "Unknown", "Line:", "resolved"))

@@ -62,8 +62,16 @@ def test_plan_to_filed_agreement_and_public_disclosure(page, server):  # type: i
     for user, stage in (("justice", "合法性审查"), ("market", "公平竞争审查")):
         as_user(page, server, user, plan_url)
         page.fill("#f-opinion", "通过。")
+        if user == "justice":  # the legality opinion is uploaded through the page with the review
+            page.set_input_files("form.op-review input[name=attachments]", files=[
+                {"name": "合法性审核意见书.pdf", "mimeType": "application/pdf",
+                 "buffer": b"%PDF-1.7\n% legality opinion\n%%EOF\n"}])
         page.click(f"button:has-text('记录{stage}结论')")
         page.wait_for_selector("[data-state]:not([data-state=legality])")
+        if user == "justice":
+            listed = page.locator(".op-files li", has_text="合法性审核意见书.pdf")
+            assert listed.count() == 1 and "SM3" in listed.inner_text()
+            shot(page, "operation-review-attachment")
     as_user(page, server, "government", plan_url)
     page.fill("#f-opinion", "审议通过。")
     page.fill("#f-decision_ref", "省政府常务会议纪要〔2026〕20号")

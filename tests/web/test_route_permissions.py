@@ -62,6 +62,9 @@ PUBLIC = {
     ("GET", "/public/demands/new"),
     ("POST", "/public/demands/new"),
     ("POST", "/api/v1/operation/demands"),
+    # Anyone holding an export's release manifest may check its signature (OPS-26).
+    ("POST", "/api/v1/opdomain/exports/manifests/verify"),
+    ("GET", "/api/v1/opdomain/exports/manifests/keys"),
 }
 FRAMEWORK = FRAMEWORK_PATHS
 

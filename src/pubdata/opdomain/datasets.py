@@ -1,5 +1,6 @@
 """Datasets in the domain (OPS-22, OPS-33): an industry department loads a *registered* data resource from CSV
-or Parquet into the platform's own DuckDB file and classifies every column.
+or Parquet into the platform's own DuckDB file and classifies every column; it may later reclassify a column
+(audited with before and after) or withdraw the dataset (every grant on it stops at once). Nothing is deleted.
 
 Source files are read only from ``var/opdomain/incoming/`` (where uploads are staged), never from a path a
 client names freely. The loader is the only writable DuckDB connection; queries go through one read-only
@@ -16,23 +17,29 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from pubdata.audit import Actor, record
 from pubdata.config import get_settings
+from pubdata.db.base import utcnow
 from pubdata.errors import Conflict, FieldError, NotFound, ValidationFailed
-from pubdata.identity.access import require
+from pubdata.identity.access import require, require_same_org
 from pubdata.identity.permissions import Permission
 from pubdata.opdomain.engine import DomainEngine
-from pubdata.opdomain.models import OpDataset
+from pubdata.opdomain.models import DataApplication, DataGrant, OpDataset
 from pubdata.opdomain.schema import Column, Dataset, DisclosureConfig, Grade, Role, Table, TableKind
 from pubdata.registry.models import Registration
+from pubdata.workflow import StateMachine
 
 #: Industry departments provide and classify data (the only role holding this permission).
 PROVIDE = Permission.REGISTRY_READ_INDUSTRY
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _SUFFIXES = {".csv": "read_csv", ".parquet": "read_parquet"}
+DATASET = StateMachine(name="运营域数据集", transitions={("active", "withdraw"): "withdrawn"},
+                       labels={"active": "可申请", "withdrawn": "已撤下", "withdraw": "撤下"})
+ROLE_LABELS = {r.value: r.label for r in Role}
+GRADE_LABELS = {g.value: g.label for g in (Grade.GENERAL, Grade.IMPORTANT, Grade.CORE)}
 
 
 def domain_dir() -> Path:
@@ -41,6 +48,28 @@ def domain_dir() -> Path:
 
 def incoming_dir() -> Path:
     return domain_dir() / "incoming"
+
+
+def staged_files() -> list[str]:
+    """CSV and Parquet files waiting in the incoming area, by name."""
+    base = incoming_dir()
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if p.is_file() and p.suffix.lower() in _SUFFIXES)
+
+
+def describe_source(name: str) -> list[tuple[str, str]]:
+    """Column names and DuckDB types of a staged file (for the classification form); refused outside incoming/."""
+    errors: list[FieldError] = []
+    path = _source_path(TableSpec(name="x", source=name, key="", columns=()), 0, errors)
+    if path is None:
+        raise ValidationFailed(errors)
+    try:
+        with duckdb.connect() as con:
+            rows = con.execute(f"DESCRIBE SELECT * FROM {_SUFFIXES[path.suffix.lower()]}(?)", [str(path)]).fetchall()
+    except duckdb.Error:
+        raise ValidationFailed.single("source", "source_unreadable", "源文件无法读取。") from None
+    return [(str(r[0]).lower(), str(r[1])) for r in rows]
 
 
 # --- the engine's schema objects as JSON -------------------------------------------------------------------
@@ -206,6 +235,115 @@ def list_datasets(session: Session) -> list[OpDataset]:
     return list(session.scalars(select(OpDataset).where(OpDataset.state == "active").order_by(OpDataset.id)))
 
 
+def datasets_query(*, state: str | None = None, provider_org_id: int | None = None) -> Select[tuple[OpDataset]]:
+    """Datasets, newest first; a provider sees its withdrawn ones too (pages filter by state)."""
+    q = select(OpDataset).order_by(OpDataset.id.desc())
+    if state:
+        q = q.where(OpDataset.state == state)
+    if provider_org_id is not None:
+        q = q.where(OpDataset.provider_org_id == provider_org_id)
+    return q
+
+
+def _own(session: Session, actor: Actor, dataset_id: int) -> OpDataset:
+    require(actor, PROVIDE)
+    row = get_dataset(session, dataset_id)
+    require_same_org(actor, row.provider_org_id)
+    return row
+
+
+# --- reclassifying a column, withdrawing a dataset -----------------------------------------------------------
+
+def _reclassified(row: OpDataset, table: str, column: str, role: str, grade: str) -> tuple[Table, Column]:
+    """The table with one column's role and grade changed, validated as the engine would."""
+    doc = next((t for t in row.tables if t["name"] == table), None)
+    if doc is None:
+        raise ValidationFailed.single("table", "unknown_table", f"数据集中没有表 {table}。")
+    old = table_of(doc)
+    col = old.column(column)
+    if col is None:
+        raise ValidationFailed.single("column", "unknown_column", f"表 {table} 中没有列 {column}。")
+    errors = []
+    if role not in ROLE_LABELS:
+        errors.append(FieldError("role", "bad_role", "请选择有效的数据角色。"))
+    if grade not in GRADE_LABELS:
+        errors.append(FieldError("grade", "bad_grade", "请选择有效的分级（一般、重要、核心）。"))
+    if errors:
+        raise ValidationFailed(errors)
+    new_col = dataclasses.replace(col, role=Role(role), grade=Grade(grade))
+    if new_col == col:
+        raise ValidationFailed.single("role", "no_change", "角色和分级与现有分类相同，没有变化。")
+    try:
+        new = dataclasses.replace(old, columns=tuple(new_col if c.name == column else c for c in old.columns))
+    except ValueError:
+        raise ValidationFailed.single("role", "bad_classification",
+                                      f"表 {table} 为代码表，只能包含公开列。") from None
+    return new, col
+
+
+def _narrow_grants(session: Session, actor: Actor, row: OpDataset, table: str, column: str, reason: str) -> list[int]:
+    """核心 data can never be granted (OPS-33): a column newly graded core leaves every grant that holds it."""
+    narrowed: list[int] = []
+    for g in session.scalars(select(DataGrant).where(DataGrant.dataset_id == row.id).order_by(DataGrant.id)):
+        if column not in g.columns.get(table, []):
+            continue
+        before = {t: list(c) for t, c in g.columns.items()}
+        after = {t: [c for c in cols if not (t == table and c == column)] for t, cols in before.items()}
+        g.columns = {t: cols for t, cols in after.items() if cols}
+        narrowed.append(g.id)
+        record(session, actor=actor, tag="opdomain:grant:narrow", object_type="opdomain_grant", object_id=g.id,
+               changes={"columns": [before, g.columns]}, data={"reason": reason, "column": f"{table}.{column}"})
+    return narrowed
+
+
+def reclassify_column(session: Session, *, actor: Actor, dataset_id: int, table: str, column: str, role: str,
+                      grade: str, reason: str) -> OpDataset:
+    """The provider changes one column's role or grade; the next query is checked under the new classification."""
+    row = _own(session, actor, dataset_id)
+    if row.state != "active":
+        raise Conflict("该数据集已撤下，不能重新分类。", code="dataset_withdrawn")
+    if not reason.strip():
+        raise ValidationFailed.single("reason", "required", "重新分类须说明理由。")
+    table, column = table.strip().lower(), column.strip().lower()
+    new, old_col = _reclassified(row, table, column, role.strip(), grade.strip())
+    row.tables = [table_json(new) if t["name"] == table else t for t in row.tables]
+    narrowed = _narrow_grants(session, actor, row, table, column, reason.strip()) if grade == Grade.CORE.value else []
+    session.flush()
+    record(session, actor=actor, tag="opdomain:dataset:reclassify", object_type="opdomain_dataset", object_id=row.id,
+           changes={f"{table}.{column}": [[old_col.role.value, old_col.grade.value], [role, grade]]},
+           data={"reason": reason.strip(), "narrowed_grants": narrowed})
+    return row
+
+
+def withdraw_dataset(session: Session, *, actor: Actor, dataset_id: int, reason: str) -> OpDataset:
+    """Withdrawal stops every grant on the dataset at once and refuses its pending applications; the file and
+    every record stay (OPS-37)."""
+    row = _own(session, actor, dataset_id)
+    if not reason.strip():
+        raise ValidationFailed.single("reason", "required", "撤下数据集须说明理由。")
+    row.state = DATASET.next_state(row.state, "withdraw")
+    now, note = utcnow(), f"数据集已撤下：{reason.strip()}"
+    revoked = []
+    for g in session.scalars(select(DataGrant).where(DataGrant.dataset_id == row.id, DataGrant.revoked_at.is_(None))
+                             .order_by(DataGrant.id)):
+        g.revoked_at, g.revoke_reason = now, note
+        revoked.append(g.id)
+        record(session, actor=actor, tag="opdomain:grant:revoke", object_type="opdomain_grant", object_id=g.id,
+               changes={"revoked_at": [None, now.isoformat()]}, data={"reason": note})
+    refused = []
+    for app in session.scalars(select(DataApplication).where(DataApplication.dataset_id == row.id,
+                                                             DataApplication.state == "submitted")):
+        app.state, app.decision_note, app.decided_by_org_id, app.decided_at = "refused", note, actor.org_id, now
+        refused.append(app.id)
+        record(session, actor=actor, tag="opdomain:application:refuse", object_type="opdomain_application",
+               object_id=app.id, changes={"state": ["submitted", "refused"]}, data={"grant_id": None, "columns": {}})
+    session.flush()
+    record(session, actor=actor, tag="opdomain:dataset:withdraw", object_type="opdomain_dataset", object_id=row.id,
+           changes={"state": ["active", "withdrawn"]},
+           data={"reason": reason.strip(), "revoked_grants": revoked, "refused_applications": refused})
+    return row
+
+
 # --- one read-only engine per file ------------------------------------------------------------------------
 
 _engines: dict[str, DomainEngine] = {}
@@ -218,7 +356,9 @@ def engine_for(row: OpDataset) -> DomainEngine:
     with _lock:
         if path not in _engines:
             _engines[path] = DomainEngine(path, dataset_of(row))
-        return _engines[path]
+        eng = _engines[path]
+        eng.dataset = dataset_of(row)  # a reclassification takes effect at the next query
+        return eng
 
 
 def close_engines() -> None:

@@ -19,7 +19,9 @@ Suppressed cells keep their place in the result with ``value=None`` and a reason
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -161,6 +163,18 @@ class Finding(StrEnum):
     IDENTIFIER = "identifier"
     DIFFERENCING = "differencing"
     UNSCANNABLE = "unscannable"
+    #: A shown row that is one entity: the output reproduces a source record.
+    SINGLE_RECORD = "single_record"
+    #: An output column computed from a direct identifier (other than counting it).
+    IDENTIFIER_COLUMN = "identifier_column"
+    #: min / max / median / quantile: the value is one entity's own value (advisory).
+    RAW_VALUE_STATISTIC = "raw_value_statistic"
+    #: Content the scanner cannot fully read (images, PDF text in font encodings): the reviewer looks (advisory).
+    MANUAL_REVIEW = "manual_review"
+
+
+#: Findings the reviewer sees that do not by themselves stop an approval; every other finding does.
+ADVISORY = frozenset({Finding.RAW_VALUE_STATISTIC, Finding.MANUAL_REVIEW})
 
 
 @dataclass(frozen=True)
@@ -168,6 +182,14 @@ class ExportFinding:
     code: Finding
     detail: str
     where: str = ""
+
+    @property
+    def blocking(self) -> bool:
+        return self.code not in ADVISORY
+
+    def as_json(self) -> dict[str, object]:
+        """The stored form: machine code, Chinese message, where, and whether it blocks approval."""
+        return {"code": self.code.value, "message": self.detail, "detail": self.where, "blocking": self.blocking}
 
 
 def check_result_export(result: Protected, earlier: Sequence[Protected] = ()) -> list[ExportFinding]:
@@ -177,14 +199,53 @@ def check_result_export(result: Protected, earlier: Sequence[Protected] = ()) ->
     if not result.aggregate:
         findings.append(ExportFinding(Finding.ROW_LEVEL, "结果为逐行数据，原始数据不得出域，只能导出聚合结果。"))
     for i, (row, support) in enumerate(zip(result.rows, result.supports or [None] * len(result.rows), strict=True)):
-        if support is not None and support < k and any(not c.suppressed for c in row):
+        if support == 1 and any(not c.suppressed for c in row):
+            findings.append(ExportFinding(Finding.SINGLE_RECORD, f"第 {i + 1} 行只涉及一个个体，等同于一条原始记录。",
+                                          f"row:{i}"))
+        elif support is not None and support < k and any(not c.suppressed for c in row):
             findings.append(ExportFinding(Finding.BELOW_THRESHOLD, f"第 {i + 1} 行涉及的个体少于 {k} 个。", f"row:{i}"))
         for j, cell in enumerate(row):
-            if not cell.suppressed and cell.value is not None and next(find_identifiers(str(cell.value)), None):
+            if not cell.suppressed and _may_hold_identifier(cell.value, result.kinds[j]) \
+                    and next(find_identifiers(str(cell.value)), None):
                 findings.append(
                     ExportFinding(Finding.IDENTIFIER, "结果中含有个人或单位标识符。", f"row:{i}/{result.columns[j]}")
                 )
     findings.extend(differencing_findings(result, earlier))
+    return findings
+
+
+_FIGURE = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
+def _may_hold_identifier(value: Any, kind: str) -> bool:
+    """Whether a shown cell can carry an ID number, mobile number or credit code. Computed figures cannot: the
+    decimal digits of an average (``19291.13089843283``) often look like a mobile number, and about one float
+    in forty would otherwise block an export. Group keys and row values are read as text, integers included
+    (a number column may hold mobiles); aggregates only when they are non-numeric text."""
+    if value is None or isinstance(value, bool | float):
+        return False
+    if kind in ("key", "value"):
+        return isinstance(value, str | int)
+    return isinstance(value, str) and not _FIGURE.fullmatch(value.strip())
+
+
+def output_findings(columns: Sequence[str], kinds: Sequence[str], sources: Sequence[Sequence[str]],
+                    identifiers: Iterable[str]) -> list[ExportFinding]:
+    """Per output column, from what it reads (``table.column``): a column computed from a direct identifier
+    (anything but counting it) must not leave; an order statistic is one entity's own value, for the reviewer."""
+    direct = frozenset(identifiers)
+    findings: list[ExportFinding] = []
+    for name, kind, src in zip(columns, kinds, sources, strict=True):
+        read = sorted(set(src) & direct)
+        if read and kind != "count":
+            findings.append(ExportFinding(
+                Finding.IDENTIFIER_COLUMN, f"输出列 {name} 由直接标识符（{'、'.join(read)}）得出，不得导出。",
+                f"column:{name}"))
+        elif kind == "statistic":
+            findings.append(ExportFinding(
+                Finding.RAW_VALUE_STATISTIC,
+                f"输出列 {name} 为最小值、最大值或分位数等顺序统计量，其值等于某一个体的原始取值，请审核。",
+                f"column:{name}"))
     return findings
 
 
@@ -265,3 +326,45 @@ def scan_file(chunks: Iterable[bytes]) -> list[ExportFinding]:
 
 def scan_bytes(data: bytes) -> list[ExportFinding]:
     return scan_file(data[i : i + CHUNK] for i in range(0, max(len(data), 1), CHUNK))
+
+
+# --- documents ----------------------------------------------------------------------------------------------
+
+_PDF_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+#: Inflated PDF content streams scanned per file; more than this is a finding (a compression bomb or not, the
+#: scanner cannot vouch for what it did not read).
+MAX_INFLATED = 64 << 20
+
+
+def _pdf_streams(data: bytes) -> Iterator[bytes | None]:
+    """Each Flate-compressed content stream inflated; None once the budget is spent."""
+    budget = MAX_INFLATED
+    for m in _PDF_STREAM.finditer(data):
+        inflater = zlib.decompressobj()
+        try:
+            out = inflater.decompress(m.group(1), budget + 1)
+        except zlib.error:
+            continue  # not Flate (images, fonts in other filters): the raw bytes were scanned already
+        budget -= len(out)
+        if budget < 0:
+            yield None
+            return
+        yield out
+
+
+def scan_document(data: bytes, media_type: str) -> list[ExportFinding]:
+    """Identifier scan of an uploaded file by its type: text as it is; PDF also inside its compressed content
+    streams, with an advisory that text drawn through font encodings cannot be read; images advisory only."""
+    findings = scan_bytes(data)
+    if media_type == "application/pdf":
+        for n, stream in enumerate(_pdf_streams(data)):
+            if stream is None:
+                findings.append(ExportFinding(Finding.UNSCANNABLE, "PDF 解压后的内容过大，无法完整扫描。"))
+                break
+            findings.extend(ExportFinding(f.code, f.detail, f"stream:{n}/{f.where}") for f in scan_bytes(stream)
+                            if f.code is Finding.IDENTIFIER)
+        findings.append(ExportFinding(
+            Finding.MANUAL_REVIEW, "PDF 中的文字可能以字体编码存储，自动扫描不能保证发现全部标识符，请人工审核。"))
+    elif media_type.startswith("image/"):
+        findings.append(ExportFinding(Finding.MANUAL_REVIEW, "图片中的文字无法自动识别，请人工审核图片内容。"))
+    return findings

@@ -1,4 +1,5 @@
-"""Operation-domain records (OPS-22..23, OPS-33): datasets in the domain, data applications and grants.
+"""Operation-domain records (OPS-22..23, OPS-26, OPS-33): datasets in the domain, data applications, grants,
+stored (protected) query results and export requests with their signed release manifests.
 
 The engine's own objects (``schema.Dataset``, ``schema.Grant``) are stored as JSON documents here and rebuilt
 on use (``datasets.dataset_of``, ``grants.engine_grant``). Nothing is deleted; every row ends in a state.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pubdata.db.base import Base, IdMixin, utcnow
@@ -77,6 +78,119 @@ class DataGrant(IdMixin, Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(comment="撤销时间")
     revoke_reason: Mapped[str | None] = mapped_column(Text, comment="撤销理由")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, comment="授权时间")
+    version: Mapped[int] = mapped_column(Integer, default=1, comment="乐观锁版本号")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class QueryRun(IdMixin, Base):
+    """One allowed query's result *after* disclosure control (never raw rows), kept so that the operator can
+    later ask to export it and so that later exports can be compared with it (differencing, OPS-26)."""
+
+    __tablename__ = "opdomain_query_run"
+    __table_args__ = {"comment": "受检查询的结果（仅存披露控制后的单元格，不存原始数据），供导出申请与差分检查"}
+
+    grant_id: Mapped[int] = mapped_column(ForeignKey("opdomain_grant.id"), index=True, comment="数据授权")
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("opdomain_dataset.id"), index=True, comment="数据集")
+    operator_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True, comment="运营机构")
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("operation_agreement.id"), index=True,
+                                              comment="授权运营协议")
+    run_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), comment="执行查询的用户")
+    audit_event_id: Mapped[int] = mapped_column(BigInteger, index=True, comment="该查询的审计事件")
+    sql: Mapped[str] = mapped_column(Text, comment="经检查、规范化后执行的 SQL")
+    sql_sha256: Mapped[str] = mapped_column(String(64), comment="规范化 SQL 的 SHA-256")
+    columns: Mapped[list[str]] = mapped_column(JSON, default=list, comment="输出列名")
+    kinds: Mapped[list[str]] = mapped_column(JSON, default=list, comment="输出列类型 key/count/sum/statistic/value")
+    sources: Mapped[list[list[str]]] = mapped_column(JSON, default=list, comment="各输出列读取的源列（表.列）")
+    cells: Mapped[list[list[list[Any]]]] = mapped_column(
+        JSON, default=list, comment="披露控制后的单元格：每行每列 [值, 隐藏原因]，被隐藏的值为 null")
+    supports: Mapped[list[int]] = mapped_column(JSON, default=list,
+                                                comment="各行涉及的个体数（仅供差分检查，从不显示或导出）")
+    aggregate: Mapped[bool] = mapped_column(Boolean, comment="是否聚合结果")
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False, comment="结果是否被截断")
+    min_count: Mapped[int] = mapped_column(Integer, comment="数据集的最小单元格阈值 k")
+    suppressed_cells: Mapped[int] = mapped_column(Integer, default=0, comment="被隐藏的单元格数")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, comment="执行时间")
+
+    def __audit_root__(self) -> tuple[str, int]:
+        """Covered by the query's own event (opdomain:query:run on the grant), written just before."""
+        return "opdomain_grant", self.grant_id
+
+
+class ExportRequest(IdMixin, Base):
+    """An operator's request to take a result or a file out of the domain (OPS-26): automatic findings, the
+    implementing agency's decision and, once approved, the signed release manifest. See opdomain/exports.py."""
+
+    __tablename__ = "opdomain_export"
+    __table_args__ = {"comment": "数据导出申请 (OPS-26)：自动检查结果、实施机构安全审核结论、签名的发布清单"}
+
+    kind: Mapped[str] = mapped_column(String(10), comment="result 查询结果 / file 上传文件")
+    operator_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True, comment="运营机构")
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("operation_agreement.id"), index=True,
+                                              comment="申请时有效的授权运营协议")
+    agency_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True,
+                                               comment="审核的实施机构（协议的实施机构）")
+    requested_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), comment="申请人")
+    query_run_id: Mapped[int | None] = mapped_column(ForeignKey("opdomain_query_run.id"), index=True,
+                                                     comment="导出的查询结果（kind=result）")
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("opdomain_dataset.id"), index=True,
+                                                   comment="查询结果所属数据集（kind=result）")
+    file_name: Mapped[str | None] = mapped_column(String(255), comment="上传文件名（kind=file）")
+    file_size: Mapped[int | None] = mapped_column(BigInteger, comment="上传文件字节数（kind=file）")
+    media_type: Mapped[str | None] = mapped_column(String(120), comment="导出内容的类型 (MIME)")
+    content_digest: Mapped[str] = mapped_column(String(64),
+                                                comment="导出内容的 SM3 摘要（结果为规范 JSON，文件为原字节）")
+    purpose: Mapped[str] = mapped_column(Text, comment="导出用途")
+    product: Mapped[str] = mapped_column(String(200), comment="用于的数据产品")
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, comment="自动检查发现：code、message、detail、blocking")
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False, comment="是否有阻止批准的发现")
+    state: Mapped[str] = mapped_column(String(20), default="submitted", comment="opdomain.exports.EXPORT")
+    decision_note: Mapped[str | None] = mapped_column(Text, comment="审核意见（不予批准须说明理由）")
+    decided_by_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), comment="审核单位")
+    decided_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), comment="审核人")
+    decided_at: Mapped[dt.datetime | None] = mapped_column(comment="审核或撤回时间")
+    manifest: Mapped[dict[str, Any] | None] = mapped_column(JSON, comment="发布清单（批准后生成，已签名的内容）")
+    manifest_digest: Mapped[str | None] = mapped_column(String(64), index=True, comment="发布清单规范 JSON 的 SM3 摘要")
+    signature: Mapped[str | None] = mapped_column(Text, comment="发布清单的 SM2 签名（十六进制）")
+    key_name: Mapped[str | None] = mapped_column(String(100), comment="签名密钥名")
+    key_id: Mapped[str | None] = mapped_column(String(100), comment="签名密钥标识")
+    released_at: Mapped[dt.datetime | None] = mapped_column(comment="发布时间")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, comment="申请时间")
+    version: Mapped[int] = mapped_column(Integer, default=1, comment="乐观锁版本号")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class QualityReport(IdMixin, Base):
+    """A gap or error an operator found in granted data (OPS-24) and the providing department's answer; see
+    opdomain/quality.py for the state machine and the response-time measures."""
+
+    __tablename__ = "opdomain_quality_report"
+    __table_args__ = {"comment": "数据质量问题反馈 (OPS-24)：运营机构反馈缺失或错误，数据提供部门答复与修复"}
+
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("opdomain_dataset.id"), index=True, comment="数据集")
+    grant_id: Mapped[int] = mapped_column(ForeignKey("opdomain_grant.id"), index=True, comment="反馈时依据的数据授权")
+    operator_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True, comment="反馈的运营机构")
+    provider_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True,
+                                                 comment="答复的数据提供单位（行业主管部门）")
+    reported_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), comment="反馈人")
+    table_name: Mapped[str] = mapped_column(String(63), comment="涉及的表")
+    columns: Mapped[list[str]] = mapped_column(JSON, default=list, comment="涉及的列（可为空，表示整表）")
+    kind: Mapped[str] = mapped_column(String(20), comment="问题类型 missing/wrong/stale/inconsistent/other")
+    description: Mapped[str] = mapped_column(Text, comment="问题描述")
+    state: Mapped[str] = mapped_column(String(20), default="open", index=True, comment="opdomain.quality.QUALITY")
+    answer: Mapped[str | None] = mapped_column(Text, comment="提供部门的答复")
+    resolution: Mapped[str | None] = mapped_column(Text, comment="修复说明或不予修复的理由")
+    operator_note: Mapped[str | None] = mapped_column(Text, comment="运营机构确认或重新打开时的说明")
+    answered_at: Mapped[dt.datetime | None] = mapped_column(comment="首次答复时间")
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(comment="最近一次修复或说明不予修复的时间")
+    closed_at: Mapped[dt.datetime | None] = mapped_column(comment="运营机构确认关闭的时间")
+    response_workdays: Mapped[int | None] = mapped_column(Integer, comment="反馈到首次答复的工作日数")
+    resolution_workdays: Mapped[int | None] = mapped_column(Integer, comment="反馈到（最近一次）处理完毕的工作日数")
+    reopened: Mapped[int] = mapped_column(Integer, default=0, comment="被重新打开的次数")
+    reported_on: Mapped[dt.date] = mapped_column(Date, comment="反馈日期（北京时间，工作日从次日起算）")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, comment="反馈时间")
     version: Mapped[int] = mapped_column(Integer, default=1, comment="乐观锁版本号")
 
     __mapper_args__ = {"version_id_col": version}

@@ -20,6 +20,7 @@ disclosure step, which output columns are group keys, counts, sums or other stat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -369,8 +370,26 @@ def _qualify(tree: exp.Expression, grant: Grant) -> exp.Expression:
             quote_identifiers=True, expand_stars=True,
         )
     except SqlglotError as e:
-        message = str(e).splitlines()[0][:200]
-        raise _refuse("column_not_granted", f"有列不在授权范围内或无法确定来源：{message}") from None
+        raise _refuse("column_not_granted", _unresolved(str(e).splitlines()[0])) from None
+
+
+_UNRESOLVED = (
+    (re.compile(r"Column '(?P<name>[^']{1,64})' could not be resolved"),
+     "列“{name}”不在授权范围内、不存在，或在多张表中同名（请加表名限定）"),
+    (re.compile(r"Unknown column: (?P<name>\S{1,64})"), "列“{name}”不在授权范围内或不存在"),
+    (re.compile(r"Cannot automatically join: (?P<name>\S{1,64})"),
+     "无法按列“{name}”连接（USING 的列须在两表中都已授权）"),
+)
+_POSITION = re.compile(r"Line: (\d+), Col: (\d+)")
+
+
+def _unresolved(message: str) -> str:
+    """sqlglot's English reason, said in Chinese (the column name and position are kept; nothing else is)."""
+    for pattern, text in _UNRESOLVED:
+        if found := pattern.search(message):
+            where = _POSITION.search(message)
+            return text.format(name=found["name"]) + (f"（第 {where[1]} 行第 {where[2]} 列）。" if where else "。")
+    return "有列不在授权范围内或无法确定来源，请为每一列加表名限定。"
 
 
 _ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Neg, exp.Pow, exp.Abs)

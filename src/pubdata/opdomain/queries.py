@@ -1,5 +1,7 @@
 """Checked queries (OPS-22, OPS-25): an operator's SQL under one of its grants, through the policy engine and
-disclosure control. Every query, allowed or refused, is an audit event.
+disclosure control. Every query, allowed or refused, is an audit event; an allowed one also leaves a
+:class:`~pubdata.opdomain.models.QueryRun` holding the *protected* cells (never raw rows), which the operator
+may later ask to export (opdomain/exports.py) and which later exports are compared with (differencing).
 
 Refusals are audited in the caller's session before the error is raised again, so the caller must **commit
 before reporting a refusal** (the API does); the event never holds raw values — allowed queries record the
@@ -10,6 +12,7 @@ refusal code (DuckDB's own error text, which can quote a value, is not recorded)
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,12 +20,15 @@ import sqlglot
 from sqlalchemy.orm import Session
 
 from pubdata.audit import Actor, record
+from pubdata.audit.service import jsonable
 from pubdata.db.base import utcnow
 from pubdata.errors import Conflict, DomainError, PermissionDenied
 from pubdata.identity.access import require, require_same_org
 from pubdata.identity.permissions import Permission
 from pubdata.opdomain import datasets, grants
+from pubdata.opdomain.disclosure import Cell, Protected, Reason
 from pubdata.opdomain.engine import QueryResult
+from pubdata.opdomain.models import DataGrant, QueryRun
 from pubdata.opdomain.policy import DIALECT
 from pubdata.operation.access import active_agreement, require_not_suspended
 
@@ -32,6 +38,8 @@ class QueryOutcome:
     grant_id: int
     result: QueryResult
     audit_event_id: int
+    #: The stored protected result (opdomain_query_run), the handle for an export request.
+    query_run_id: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         protected = self.result.result
@@ -39,6 +47,7 @@ class QueryOutcome:
         return {
             "grant_id": self.grant_id,
             "audit_event_id": self.audit_event_id,
+            "query_run_id": self.query_run_id,
             "columns": list(protected.columns),
             "kinds": list(protected.kinds),
             "rows": [[{"value": c.value, "suppressed": c.suppressed,
@@ -93,4 +102,36 @@ def run_query(session: Session, *, actor: Actor, grant_id: int, sql: str) -> Que
                    data={**payload, "outcome": "allowed", "submitted_sha256": digest,
                          "cells": len(protected.rows) * len(protected.columns),
                          "elapsed_ms": round(result.elapsed_s * 1000, 1)})
-    return QueryOutcome(grant_id, result, event.id)
+    run = _store(session, actor, grants.get_grant(session, grant_id), result, event.id)
+    return QueryOutcome(grant_id, result, event.id, run.id)
+
+
+def _value(value: Any) -> Any:
+    """A cell as JSON keeps it (dates as ISO text, decimals as text, non-finite floats as null)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return jsonable(value)
+
+
+def _store(session: Session, actor: Actor, grant: DataGrant, result: QueryResult, event_id: int) -> QueryRun:
+    """Only what disclosure control let through: each cell's shown value (None when hidden) and its reason."""
+    p = result.result
+    run = QueryRun(grant_id=grant.id, dataset_id=grant.dataset_id, operator_org_id=grant.operator_org_id,
+                   agreement_id=grant.agreement_id, run_by_user_id=actor.user_id, audit_event_id=event_id,
+                   sql=result.checked.sql, sql_sha256=hashlib.sha256(result.checked.sql.encode()).hexdigest(),
+                   columns=list(p.columns), kinds=list(p.kinds),
+                   sources=[list(o.sources) for o in result.checked.outputs],
+                   cells=[[[None if c.suppressed else _value(c.value), c.reason.value if c.reason else None]
+                           for c in row] for row in p.rows],
+                   supports=list(p.supports), aggregate=p.aggregate, truncated=p.truncated, min_count=p.min_count,
+                   suppressed_cells=p.suppressed_count())
+    session.add(run)
+    session.flush()
+    return run
+
+
+def protected_of(run: QueryRun) -> Protected:
+    """The stored result as the disclosure module's object again (for the export checks)."""
+    rows = tuple(tuple(Cell(v, Reason(r) if r else None) for v, r in row) for row in run.cells)
+    return Protected(tuple(run.columns), tuple(run.kinds), rows, tuple(run.supports), run.aggregate, run.truncated,
+                     run.min_count)

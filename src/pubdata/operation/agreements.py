@@ -9,7 +9,7 @@ with its reason and approver (OPS-20(二) “原则上”). The agency signs aft
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -23,31 +23,44 @@ from pubdata.errors import Conflict, FieldError, ValidationFailed
 from pubdata.identity.access import require, require_same_org
 from pubdata.identity.permissions import Permission
 from pubdata.operation.access import require_not_suspended
+from pubdata.operation.common import attachments as clean_attachments
 from pubdata.operation.common import check_version, get, number, text
 from pubdata.operation.content import check_term, clean_agreement
 from pubdata.operation.models import Agreement, OperationPlan
-from pubdata.operation.plans import in_force
+from pubdata.operation.plans import in_force, withdrawn_resources
+from pubdata.operation.regions import require_agreement_region
 from pubdata.operation.selection import get_selection, selected_org_id
 from pubdata.operation.workflow import AGREEMENT
 
 OBJECT = "operation_agreement"
 
 
-def get_agreement(session: Session, agreement_id: int) -> Agreement:
-    return get(session, Agreement, agreement_id, "授权运营协议")
+def get_agreement(session: Session, agreement_id: int, actor: Actor | None = None) -> Agreement:
+    """The agreement; with ``actor``, only within a data authority's own region (``operation.regions``)."""
+    a = get(session, Agreement, agreement_id, "授权运营协议")
+    if actor is not None:
+        require_agreement_region(session, actor, a)
+    return a
 
 
-def _plan_resource_ids(session: Session, plan_id: int) -> tuple[int, list[int]]:
+def _plan_resource_ids(session: Session, plan_id: int) -> tuple[int, list[int], list[int]]:
+    """The version in force, its data scope, and the shared resources in it whose consent was withdrawn (OPS-12)."""
     plan = get(session, OperationPlan, plan_id, "实施方案")
     current = in_force(plan)
     if current is None:
         raise Conflict("实施方案没有审议通过的有效版本，不能签订协议。", code="plan_not_approved")
-    return current.version_no, [r["registration_id"] for r in current.content.get("resources", [])]
+    return (current.version_no, [r["registration_id"] for r in current.content.get("resources", [])],
+            withdrawn_resources(session, plan, current))
 
 
 def _validate(session: Session, plan_id: int, fields: Mapping[str, Any], *, complete: bool) -> tuple[int, dict[str, Any]]:
-    version_no, scope = _plan_resource_ids(session, plan_id)
+    version_no, scope, unconsented = _plan_resource_ids(session, plan_id)
     content, errors = clean_agreement(session, fields.get("content") or {}, plan_resource_ids=scope, complete=complete)
+    for i, rid in enumerate(content.get("resource_ids", [])):
+        if rid in unconsented:
+            errors.append(FieldError(f"resource_ids.{i}", "sharing_consent_withdrawn",
+                                     "共享数据提供单位已撤回（或尚未作出）对该数据资源用于本方案的同意，不能纳入协议的"
+                                     "授权范围（第十二条）。"))
     title = text(fields.get("title"), "title", "协议名称", errors, limit=200)
     reason = text(fields.get("term_exception_reason"), "term_exception_reason", "超过期限的理由", errors, required=False)
     approver = text(fields.get("term_exception_approver"), "term_exception_approver", "批准人", errors,
@@ -156,21 +169,22 @@ def sign_operator(session: Session, *, actor: Actor, agreement_id: int, version:
 
 
 def file_agreement(session: Session, *, actor: Actor, agreement_id: int, filing_ref: str,
-                   version: int | None = None) -> Agreement:
+                   attachments: Sequence[str] = (), version: int | None = None) -> Agreement:
     """Filing of the signed agreement with the data authority (OPS-19)."""
     require(actor, Permission.OPERATION_FILE)
-    a = get_agreement(session, agreement_id)
+    a = get_agreement(session, agreement_id, actor)
     check_version(a, version)
     new = AGREEMENT.next_state(a.state, "file")
     errors: list[FieldError] = []
     ref = text(filing_ref, "filing_ref", "备案号", errors, limit=100)
+    files = clean_attachments(session, actor, attachments, errors)
     if errors:
         raise ValidationFailed(errors)
     before = a.state
-    a.state, a.filing_ref, a.filed_on = new, ref, clock.today()
+    a.state, a.filing_ref, a.filed_on, a.filing_attachments = new, ref, clock.today(), files
     session.flush()
     record(session, actor=actor, tag="operation:agreement:filed", object_type=OBJECT, object_id=a.id,
-           changes={"state": [before, new]}, data={"filing_ref": ref})
+           changes={"state": [before, new]}, data={"filing_ref": ref, "attachments": files})
     return a
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pubdata.errors import FieldError
+from pubdata.identity.models import Organisation
 from pubdata.registry.models import Registration
 
 MAX_TEXT = 4000
@@ -154,6 +155,12 @@ def clean_plan(session: Session, raw: Mapping[str, Any], *, complete: bool) -> t
         provider = _int(r.get("shared_from_org_id")) if r.get("shared_from_org_id") not in (None, "") else None
         resources.append({"registration_id": rid, "update_frequency": str(r.get("update_frequency") or "").strip()[:100],
                           "quality": str(r.get("quality") or "").strip()[:MAX_TEXT], "shared_from_org_id": provider})
+    providers = {r["shared_from_org_id"] for r in resources if r["shared_from_org_id"] is not None}
+    known = set(session.scalars(select(Organisation.id).where(Organisation.id.in_(providers)))) if providers else set()
+    for i, r in enumerate(resources):
+        if r["shared_from_org_id"] is not None and r["shared_from_org_id"] not in known:
+            errors.append(FieldError(f"resources.{i}", "provider_not_found",
+                                     "共享数据提供单位不存在：请选择在平台注册的提供单位（第十二条）。"))
     ids = [r["registration_id"] for r in resources]
     if len(set(ids)) != len(ids):
         errors.append(FieldError("resources", "duplicate", "同一数据资源只能列入一次。"))

@@ -45,12 +45,16 @@ def load(session: Session, *, system: Actor) -> list[str]:
         .order_by(Registration.id).limit(2)))
     if not ids:
         return []
+    from pubdata.opdomain.demo import resource_ids as opdomain_resources
+
+    # The operation domain's demo datasets (population, enterprises) are provided under this agreement too.
+    extra = opdomain_resources(session)
     authority, agency, justice, market, government, operator = (cast[k] for k in cast)
     assert authority and agency and justice and market and government and operator
     demand = demands.submit_demand(session, actor=Actor.anonymous(), title="货车通行时效预测",
                                    scenario="物流企业需要预测跨市货运时效以安排车辆。", data_needed="路网运行监测数据",
                                    expected_product="时效查询接口", contact_name="刘先生", contact="0931-0000000")
-    plan = plans.create_plan(session, actor=agency, content=_content(TITLE, ids, [demand.id]))
+    plan = plans.create_plan(session, actor=agency, content=_content(TITLE, ids + extra, [demand.id]))
     plans.submit_plan(session, actor=agency, plan_id=plan.id)
     reviewers = {"feasibility": authority, "legality": justice, "fair_competition": market, "deliberation": government}
     details = {"feasibility": {"experts": [{"name": "马教授", "unit": "兰州交通大学", "opinion": "需求明确，风险可控。"}]},
@@ -70,7 +74,8 @@ def load(session: Session, *, system: Actor) -> list[str]:
     selection.decide(session, actor=agency, selection_id=sel.id, candidate_id=cand.id, decision="综合评分第一，确定为运营机构。")
     start = clock.today()
     content: dict[str, object] = {key: f"{label}：按协议正文约定。" for key, label, _, _ in AGREEMENT_TEXTS}
-    content.update(resource_ids=ids[:1], products=[{"name": "路网通行指数报告", "category": "governance", "form": "report"}])
+    content.update(resource_ids=ids[:1] + extra,
+                   products=[{"name": "路网通行指数报告", "category": "governance", "form": "report"}])
     a = agreements.draft_agreement(session, actor=agency, selection_id=sel.id, title=f"{TITLE}协议", content=content,
                                    start_date=start, end_date=start.replace(year=start.year + 3) - dt.timedelta(days=1))
     agreements.sign_agency(session, actor=agency, agreement_id=a.id, decision_ref="中心党委会〔2026〕5号")

@@ -24,7 +24,7 @@ def record_evaluation(session: Session, *, actor: Actor, agreement_id: int, peri
                       period_end: dt.date | None, grade: str, comments: str, score: int | None = None,
                       evaluator: str = "") -> OperationEvaluation:
     require(actor, Permission.OPERATION_EVALUATE)
-    a = get_agreement(session, agreement_id)
+    a = get_agreement(session, agreement_id, actor)
     errors: list[FieldError] = []
     if grade not in GRADES:
         errors.append(FieldError("grade", "unknown_grade", "评价等次应为优秀、良好、合格或不合格。"))

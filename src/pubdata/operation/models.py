@@ -128,6 +128,9 @@ class SharingConsent(IdMixin, Base):
     attachments: Mapped[list[str]] = mapped_column(JSON, default=list, comment="书面同意材料（SM3 摘要）")
     granted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), comment="经办人")
     granted_at: Mapped[dt.datetime] = mapped_column(default=utcnow, comment="同意时间")
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(comment="撤回同意时间")
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text, comment="撤回同意的理由")
+    withdrawn_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), comment="撤回经办人")
 
 
 class OperatorSelection(IdMixin, Base):
@@ -195,6 +198,7 @@ class Agreement(IdMixin, Base):
     signed_on: Mapped[dt.date | None] = mapped_column(Date, comment="双方签署完成日")
     filed_on: Mapped[dt.date | None] = mapped_column(Date, comment="报数据主管部门备案日")
     filing_ref: Mapped[str | None] = mapped_column(String(100), comment="备案号")
+    filing_attachments: Mapped[list[str]] = mapped_column(JSON, default=list, comment="备案材料（SM3 摘要）")
     terminated_on: Mapped[dt.date | None] = mapped_column(Date, comment="终止日")
     termination_reason: Mapped[str | None] = mapped_column(Text, comment="终止理由 (OPS-21)")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, comment="创建时间")

@@ -24,6 +24,7 @@ PREFIX = "GSYT"
 TITLES = {
     "plan_returned": "实施方案退回修改通知书",
     "plan_approved": "实施方案审议通过通知书",
+    "consent_withdrawn": "撤回共享数据使用同意通知书",
     "selected": "运营机构选定通知书",
     "not_selected": "运营机构未选定通知书",
     "rectification": "限期整改通知书",

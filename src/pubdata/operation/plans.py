@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -36,7 +36,9 @@ from pubdata.operation.models import (
     ScenarioDemand,
     SharingConsent,
 )
+from pubdata.operation.regions import require_plan_region, scoped_plans
 from pubdata.operation.workflow import (
+    CONSENT,
     DEMAND,
     IN_FORCE_STATES,
     PASS_ACTION,
@@ -45,12 +47,22 @@ from pubdata.operation.workflow import (
     STAGE_PERMISSION,
     UNDER_REVIEW,
 )
+from pubdata.registry.models import Registration
 
 OBJECT = "operation_plan"
 
 
-def get_plan(session: Session, plan_id: int) -> OperationPlan:
-    return get(session, OperationPlan, plan_id, "实施方案")
+def get_plan(session: Session, plan_id: int, actor: Actor | None = None) -> OperationPlan:
+    """The plan; with ``actor``, only within a data authority's own region (``operation.regions``)."""
+    plan = get(session, OperationPlan, plan_id, "实施方案")
+    if actor is not None:
+        require_plan_region(session, actor, plan)
+    return plan
+
+
+def plans_query(session: Session, actor: Actor) -> Select[tuple[OperationPlan]]:
+    """The plans the actor may list, newest first (a data authority: its own region's)."""
+    return scoped_plans(session, actor, select(OperationPlan).order_by(OperationPlan.id.desc()))
 
 
 def latest(plan: OperationPlan) -> PlanVersion:
@@ -71,7 +83,7 @@ def _touch(plan: OperationPlan) -> None:
 
 def _owned(session: Session, actor: Actor, plan_id: int, version: int | None) -> OperationPlan:
     require(actor, Permission.OPERATION_PLAN)
-    plan = get_plan(session, plan_id)
+    plan = get_plan(session, plan_id, actor)
     require_same_org(actor, plan.owner_org_id)
     check_version(plan, version)
     return plan
@@ -130,21 +142,54 @@ def update_plan(session: Session, *, actor: Actor, plan_id: int, content: Mappin
     return v
 
 
-def _check_consents(session: Session, plan: OperationPlan, content: Mapping[str, Any], errors: list[FieldError]) -> None:
-    """OPS-12: data obtained through government data sharing needs the providing unit's consent on record."""
-    for i, r in enumerate(content["resources"]):
+def current_consent(session: Session, plan_id: int, registration_id: int,
+                    provider_org_id: int) -> SharingConsent | None:
+    """The provider's latest consent record for this resource in this plan (granted or withdrawn), if any."""
+    return session.scalars(select(SharingConsent).where(
+        SharingConsent.plan_id == plan_id, SharingConsent.registration_id == registration_id,
+        SharingConsent.provider_org_id == provider_org_id).order_by(SharingConsent.id.desc()).limit(1)).first()
+
+
+def consent_states(session: Session, plan: OperationPlan, content: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each shared resource of a version (OPS-12) with its consent: state ``granted`` / ``withdrawn`` / ``missing``."""
+    out = []
+    for i, r in enumerate(content.get("resources", [])):
         provider = r.get("shared_from_org_id")
         if provider is None:
             continue
-        consent = session.scalar(select(SharingConsent.id).where(
-            SharingConsent.plan_id == plan.id, SharingConsent.registration_id == r["registration_id"],
-            SharingConsent.provider_org_id == provider, SharingConsent.state == "granted"))
-        if consent is None:
-            org = session.get(Organisation, provider)
-            errors.append(FieldError(
-                f"resources.{i}", "sharing_consent_missing",
-                f"该数据资源以政务数据共享方式取得，须先由共享数据提供单位“{org.name if org else provider}”"
-                "在平台上记录同意（第十二条）。"))
+        consent = current_consent(session, plan.id, r["registration_id"], provider)
+        out.append({"index": i, "registration_id": r["registration_id"], "provider_org_id": provider,
+                    "consent": consent, "state": consent.state if consent is not None else "missing"})
+    return out
+
+
+def _consent_error(session: Session, item: Mapping[str, Any]) -> FieldError:
+    org = session.get(Organisation, item["provider_org_id"])
+    name = org.name if org else item["provider_org_id"]
+    if item["state"] == "withdrawn":
+        c = item["consent"]
+        return FieldError(
+            f"resources.{item['index']}", "sharing_consent_withdrawn",
+            f"共享数据提供单位“{name}”已撤回对该数据资源用于本方案的同意（理由：{c.withdrawal_reason}），"
+            "须重新征得其同意或将该数据资源移出方案（第十二条）。")
+    return FieldError(
+        f"resources.{item['index']}", "sharing_consent_missing",
+        f"该数据资源以政务数据共享方式取得，须先由共享数据提供单位“{name}”在平台上记录同意（第十二条）。")
+
+
+def _check_consents(session: Session, plan: OperationPlan, content: Mapping[str, Any],
+                    errors: list[FieldError]) -> None:
+    """OPS-12: data obtained through government data sharing needs the providing unit's consent on record."""
+    for item in consent_states(session, plan, content):
+        if item["state"] != "granted":
+            errors.append(_consent_error(session, item))
+
+
+def withdrawn_resources(session: Session, plan: OperationPlan, v: PlanVersion | None) -> list[int]:
+    """Registration ids of a version's shared resources whose consent is not (or no longer) on record."""
+    if v is None:
+        return []
+    return [x["registration_id"] for x in consent_states(session, plan, v.content) if x["state"] != "granted"]
 
 
 def _check_demands(session: Session, ids: Sequence[int], errors: list[FieldError]) -> None:
@@ -197,7 +242,7 @@ def review_plan(session: Session, *, actor: Actor, plan_id: int, stage: str, out
     if stage not in STAGE_PERMISSION:
         raise ValidationFailed.single("stage", "unknown_stage", "评审环节应为可行性论证、合法性审查、公平竞争审查或审议。")
     require(actor, STAGE_PERMISSION[stage])
-    plan = get_plan(session, plan_id)
+    plan = get_plan(session, plan_id, actor)
     check_version(plan, version)
     v = latest(plan)
     if v.state in UNDER_REVIEW and v.state != stage:
@@ -206,6 +251,12 @@ def review_plan(session: Session, *, actor: Actor, plan_id: int, stage: str, out
             "公平竞争审查、本级人民政府审议须依次进行。", code="review_out_of_order")
     action = PASS_ACTION[stage] if outcome == "pass" else "return"
     PLAN.next_state(v.state, action)
+    if outcome == "pass":  # a version relying on a withdrawn consent cannot move on; returning it is the remedy
+        blocked = [_consent_error(session, x) for x in consent_states(session, plan, v.content)
+                   if x["state"] != "granted"]
+        if blocked:
+            raise Conflict("；".join(e.message for e in blocked) + " 在此之前不能通过评审，可退回修改。",
+                           code=blocked[0].code)
     errors: list[FieldError] = []
     if outcome not in ("pass", "return"):
         errors.append(FieldError("outcome", "unknown_outcome", "评审结果应为通过或退回修改。"))
@@ -268,7 +319,7 @@ def file_plan(session: Session, *, actor: Actor, plan_id: int, filed_with: str, 
               attachments: Sequence[str] = (), version: int | None = None) -> PlanReview:
     """Filing of the approved plan (or change) with the upper-level data authority (OPS-17)."""
     require(actor, Permission.OPERATION_FILE)
-    plan = get_plan(session, plan_id)
+    plan = get_plan(session, plan_id, actor)
     check_version(plan, version)
     v = latest(plan)
     PLAN.next_state(v.state, "file")
@@ -333,6 +384,9 @@ def grant_consent(session: Session, *, actor: Actor, plan_id: int, registration_
                  for v in plan.versions for r in v.content.get("resources", []))
     if not listed:
         raise NotFound("该实施方案没有将此数据资源列为由本单位共享提供的数据。", code="consent_not_requested")
+    existing = current_consent(session, plan.id, registration_id, actor.org_id or 0)
+    if existing is not None and existing.state == "granted":
+        raise Conflict("本单位已同意该数据资源用于本方案，无需重复同意。", code="consent_already_granted")
     errors: list[FieldError] = []
     cond = text(conditions, "conditions", "同意的条件与范围", errors, required=False)
     files = clean_attachments(session, actor, attachments, errors)
@@ -347,19 +401,74 @@ def grant_consent(session: Session, *, actor: Actor, plan_id: int, registration_
     return consent
 
 
-def consent_requests(session: Session, *, actor: Actor) -> list[tuple[OperationPlan, dict[str, Any], bool]]:
-    """Plans listing the actor's organisation as the provider of shared data, with whether it consented."""
+def withdraw_consent(session: Session, *, actor: Actor, consent_id: int, reason: str) -> SharingConsent:
+    """The providing unit withdraws its consent (OPS-12), with a reason. Nothing is deleted or silently changed:
+    a version not yet approved that relies on it cannot be submitted or pass a review until consent is given again
+    or the resource is taken out; an approved version stays in force as approved and is flagged for its drafting
+    body (written notice), and no new agreement may put the resource in scope."""
+    require(actor, Permission.ACCOUNT_SELF)
+    if not actor.org_verified:
+        raise PermissionDenied("本单位尚未通过实名核验，不能撤回同意。", code="organisation_unverified")
+    consent = get(session, SharingConsent, consent_id, "共享数据使用同意")
+    if consent.provider_org_id != actor.org_id:
+        raise PermissionDenied("只有作出同意的共享数据提供单位可以撤回同意。", code="not_provider")
+    new = CONSENT.next_state(consent.state, "withdraw")
+    errors: list[FieldError] = []
+    why = text(reason, "withdrawal_reason", "撤回同意的理由", errors)
+    if errors:
+        raise ValidationFailed(errors)
+    before = consent.state
+    consent.state, consent.withdrawal_reason = new, why
+    consent.withdrawn_at, consent.withdrawn_by_user_id = utcnow(), actor.user_id
+    session.flush()
+    record(session, actor=actor, tag="operation:consent:withdrawn", object_type="operation_sharing_consent",
+           object_id=consent.id, changes={"state": [before, new]},
+           data={"plan_id": consent.plan_id, "registration_id": consent.registration_id, "reason": why})
+    plan = get_plan(session, consent.plan_id)
+    current = in_force(plan)
+    affects_in_force = current is not None and consent.registration_id in [
+        r["registration_id"] for r in current.content.get("resources", [])]
+    record(session, actor=actor, tag="operation:plan:consent_withdrawn", object_type=OBJECT, object_id=plan.id,
+           data={"consent_id": consent.id, "registration_id": consent.registration_id, "reason": why,
+                 "in_force_version_no": current.version_no if affects_in_force and current else None})
+    reg = session.get(Registration, consent.registration_id)
+    what = f"数据资源“{reg.data_name if reg else consent.registration_id}”"
+    body = (f"本单位撤回对{what}用于实施方案“{plan.title}”（{plan.number or plan.id}）的同意（第十二条）。"
+            + ("现行有效的方案不因此自动变更；请提出方案变更（移出该数据资源）或重新征得同意，"
+               "在此之前不得将该数据资源纳入新的授权运营协议。" if affects_in_force else
+               "尚未审议通过的方案版本在重新征得同意或移出该数据资源之前不能提交或通过评审。"))
+    notices.issue(session, actor=actor, object_type=OBJECT, object_id=plan.id, addressee_org_id=plan.owner_org_id,
+                  kind="consent_withdrawn", body=body, items=[{"reason": why}])
+    return consent
+
+
+def consent_items(session: Session, *, actor: Actor) -> list[dict[str, Any]]:
+    """Shared resources the actor's organisation provides in plans (latest version or the one in force), with
+    the current consent record: what the providing unit is asked to consent to, or may withdraw."""
     require(actor, Permission.ACCOUNT_SELF)
     out = []
     for plan in session.scalars(select(OperationPlan).order_by(OperationPlan.id.desc())):
-        v = latest(plan)
-        for r in v.content.get("resources", []):
-            if r.get("shared_from_org_id") == actor.org_id:
-                given = session.scalar(select(SharingConsent.id).where(
-                    SharingConsent.plan_id == plan.id, SharingConsent.registration_id == r["registration_id"],
-                    SharingConsent.provider_org_id == actor.org_id, SharingConsent.state == "granted")) is not None
-                out.append((plan, r, given))
+        seen: set[int] = set()
+        for v in (latest(plan), in_force(plan)):
+            for r in (v.content.get("resources", []) if v is not None else []):
+                if r.get("shared_from_org_id") == actor.org_id and r["registration_id"] not in seen:
+                    seen.add(r["registration_id"])
+                    out.append({"plan": plan, "resource": r, "registration": session.get(
+                        Registration, r["registration_id"]), "consent": current_consent(
+                        session, plan.id, r["registration_id"], actor.org_id or 0)})
     return out
+
+
+def consent_requests(session: Session, *, actor: Actor) -> list[tuple[OperationPlan, dict[str, Any], bool]]:
+    """Plans listing the actor's organisation as the provider of shared data, with whether it consented."""
+    return [(x["plan"], x["resource"], x["consent"] is not None and x["consent"].state == "granted")
+            for x in consent_items(session, actor=actor)]
+
+
+def consents_of(session: Session, plan_id: int) -> list[SharingConsent]:
+    """Every consent record of a plan, granted or withdrawn (nothing is deleted)."""
+    return list(session.scalars(select(SharingConsent).where(SharingConsent.plan_id == plan_id)
+                                .order_by(SharingConsent.id)))
 
 
 def waiting_for(session: Session, *, actor: Actor) -> list[OperationPlan]:
@@ -368,5 +477,5 @@ def waiting_for(session: Session, *, actor: Actor) -> list[OperationPlan]:
     states = {s for s, p in STAGE_PERMISSION.items() if actor.can(p.value)}
     if actor.can(Permission.OPERATION_FILE.value):
         states.add("approved")
-    plans = session.scalars(select(OperationPlan).order_by(OperationPlan.id))
+    plans = session.scalars(scoped_plans(session, actor, select(OperationPlan).order_by(OperationPlan.id)))
     return [p for p in plans if latest(p).state in states]

@@ -47,6 +47,13 @@ PLAN = StateMachine(
 IN_FORCE_STATES = frozenset({"approved", "filed"})
 UNDER_REVIEW = frozenset(s for s, _, _ in REVIEW_STAGES)
 
+#: OPS-12 consent of the providing unit of shared data: given, then possibly withdrawn (a new consent is a new row).
+CONSENT = StateMachine(
+    name="共享数据使用同意",
+    transitions={("granted", "withdraw"): "withdrawn"},
+    labels={"granted": "已同意", "withdrawn": "已撤回", "withdraw": "撤回同意"},
+)
+
 DEMAND = StateMachine(
     name="场景需求",
     transitions={("open", "adopt"): "adopted", ("open", "close"): "closed"},

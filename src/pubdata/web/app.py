@@ -38,6 +38,8 @@ from pubdata.web.pages import authority as authority_pages
 from pubdata.web.pages import catalog as catalog_pages
 from pubdata.web.pages import home as home_pages
 from pubdata.web.pages import institution as institution_pages
+from pubdata.web.pages import opdomain as opdomain_pages
+from pubdata.web.pages import opdomain_exports as opdomain_export_pages
 from pubdata.web.pages import operation as operation_pages
 from pubdata.web.pages import public_portal as public_portal_pages
 from pubdata.web.pages import public_certificates as public_certificate_pages
@@ -84,7 +86,7 @@ def create_app(settings: Settings | None = None, session_maker: sessionmaker[Ses
         certificates_api, catalog_api, thirdparty_api, supervision_api, operation_api, auth_pages, home_pages,
         verification_pages, opdomain_api,
         public_certificate_pages, public_portal_pages, catalog_pages, applicant_pages, institution_pages,
-        authority_pages, operation_pages,
+        authority_pages, operation_pages, opdomain_pages, opdomain_export_pages,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

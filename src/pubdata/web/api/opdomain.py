@@ -1,23 +1,27 @@
-"""授权运营域 JSON API (OPS-22..23, OPS-33): datasets, data applications, grants and checked queries — thin:
-parse, call one service, commit."""
+"""授权运营域 JSON API (OPS-22..26, OPS-33): datasets, data applications, grants, checked queries and export
+review — thin: parse, call one service, commit."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from pubdata.audit import Actor
-from pubdata.errors import DomainError
+from pubdata.errors import DomainError, NotFound, ValidationFailed
 from pubdata.identity.permissions import Permission
-from pubdata.opdomain import applications, datasets, grants, queries
+from pubdata.opdomain import applications, datasets, exports, grants, quality, queries
 from pubdata.opdomain.applications import APPLICATION
-from pubdata.opdomain.models import DataApplication, DataGrant, OpDataset
+from pubdata.opdomain.models import DataApplication, DataGrant, ExportRequest, OpDataset, QualityReport, QueryRun
 from pubdata.web.api.schemas import PROBLEM_RESPONSES
-from pubdata.web.deps import Db, requires, requires_any
+from pubdata.web.deps import Db, public, requires, requires_any
 
 router = APIRouter(prefix="/api/v1/opdomain", tags=["授权运营域"], responses=PROBLEM_RESPONSES)
 Json = dict[str, Any]
@@ -109,6 +113,86 @@ def get_dataset(dataset_id: int, db: Db, actor: Actor = requires_any(OPERATE, PR
     return _dataset(datasets.get_dataset(db, dataset_id))
 
 
+class ReclassifyIn(BaseModel):
+    table: str = Field(max_length=63)
+    column: str = Field(max_length=63)
+    role: str = Field(max_length=30, description="direct_identifier / quasi_identifier / sensitive / measure / "
+                                                "dimension / public")
+    grade: str = Field(max_length=20, description="general / important / core")
+    reason: str = Field(max_length=2000)
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(max_length=2000)
+
+
+class QualityIn(BaseModel):
+    grant_id: int
+    table: str = Field(max_length=63)
+    columns: list[str] = Field(default_factory=list, max_length=200)
+    kind: str = Field(max_length=20, description="missing 缺失 / wrong 错误 / stale 过时 / inconsistent 不一致 / other")
+    description: str = Field(max_length=4000)
+
+
+class QualityActIn(BaseModel):
+    note: str = Field("", max_length=4000)
+    version: int | None = None
+
+
+def _quality(r: QualityReport) -> Json:
+    return jsonable_encoder({**_row(r), "state_label": quality.QUALITY.labels[r.state],
+                             "kind_label": quality.KINDS.get(r.kind, r.kind)})
+
+
+@router.post("/datasets/{dataset_id}/reclassify", summary="重新分类分级一列（数据提供部门，留痕前后值）")
+def reclassify(dataset_id: int, body: ReclassifyIn, db: Db, actor: Actor = requires(PROVIDE)) -> Json:
+    row = datasets.reclassify_column(db, actor=actor, dataset_id=dataset_id, **body.model_dump())
+    db.commit()
+    return _dataset(row)
+
+
+@router.post("/datasets/{dataset_id}/withdraw", summary="撤下数据集：其上全部授权立即停止（数据提供部门）")
+def withdraw(dataset_id: int, body: ReasonIn, db: Db, actor: Actor = requires(PROVIDE)) -> Json:
+    row = datasets.withdraw_dataset(db, actor=actor, dataset_id=dataset_id, reason=body.reason)
+    db.commit()
+    return _dataset(row)
+
+
+@router.post("/quality", status_code=201, summary="反馈数据质量问题（运营机构，第二十四条）")
+def report_quality(body: QualityIn, db: Db, actor: Actor = requires(OPERATE)) -> Json:
+    row = quality.report(db, actor=actor, **body.model_dump())
+    db.commit()
+    return _quality(row)
+
+
+@router.get("/quality", summary="数据质量问题：本单位反馈的、本部门数据集收到的，或全部（实施机构）")
+def list_quality(db: Db, actor: Actor = requires_any(OPERATE, PROVIDE, quality.SUPERVISE)) -> list[Json]:
+    return [_quality(r) for r in db.scalars(quality.reports_query(actor=actor).limit(500))]
+
+
+@router.get("/quality/response-times", summary="数据质量问题响应时间（工作日），按数据集与提供部门")
+def quality_response_times(db: Db, actor: Actor = requires(quality.SUPERVISE)) -> Json:
+    stats = quality.response_times(db, actor=actor)
+    return jsonable_encoder({k: [vars(s) for s in v] for k, v in stats.items()})
+
+
+@router.get("/quality/{report_id}", summary="一个数据质量问题")
+def get_quality(report_id: int, db: Db, actor: Actor = requires_any(OPERATE, PROVIDE, quality.SUPERVISE)) -> Json:
+    row = quality.get_report(db, report_id)
+    if not quality.can_see(actor, row):
+        raise NotFound("数据质量问题不存在。", code="quality_report_not_found")
+    return _quality(row)
+
+
+@router.post("/quality/{report_id}/{action}",
+             summary="答复 answer / 已修复 fix / 不予修复 decline（提供部门）；确认 confirm / 重开 reopen（运营机构）")
+def act_quality(report_id: int, action: str, body: QualityActIn, db: Db,
+                actor: Actor = requires_any(OPERATE, PROVIDE)) -> Json:
+    row = quality.act(db, actor=actor, report_id=report_id, action=action, note=body.note, version=body.version)
+    db.commit()
+    return _quality(row)
+
+
 @router.post("/applications", status_code=201, summary="提交数据申请（运营机构，第二十三条）")
 def submit_application(body: ApplicationIn, db: Db, actor: Actor = requires(OPERATE)) -> Json:
     app = applications.submit_application(db, actor=actor, **body.model_dump())
@@ -151,3 +235,142 @@ def run_query(grant_id: int, body: QueryIn, db: Db, actor: Actor = requires(OPER
         raise
     db.commit()
     return jsonable_encoder(outcome.as_json())
+
+
+# --- export review (OPS-26) ---------------------------------------------------------------------------------
+
+REVIEW = Permission.OPERATION_SUPERVISE
+#: Room for the form fields around one export file.
+_FORM_OVERHEAD = 1 << 20
+
+
+def _export(r: ExportRequest) -> Json:
+    doc = {**_row(r), "state_label": exports.EXPORT.labels[r.state], "kind_label": exports.KINDS[r.kind]}
+    doc.pop("signature", None)  # with the manifest, from /manifest
+    doc["content_url"] = f"/api/v1/opdomain/exports/{r.id}/content" if r.state == "approved" else None
+    return jsonable_encoder(doc)
+
+
+def _query_run(r: QueryRun) -> Json:
+    doc = _row(r)
+    doc.pop("supports", None)  # entity counts per row: for the differencing check only, never shown
+    return jsonable_encoder(doc)
+
+
+class ExportIn(BaseModel):
+    query_run_id: int = Field(description="本单位受检查询的结果（执行查询时返回的 query_run_id）")
+    purpose: str = Field(max_length=2000)
+    product: str = Field(max_length=200)
+
+
+class ExportDecisionIn(BaseModel):
+    decision: Literal["approve", "refuse"]
+    note: str = Field("", max_length=2000, description="审核意见；不予导出须说明理由")
+    version: int | None = Field(None, description="乐观锁：页面读取时的版本号")
+
+
+class VersionIn(BaseModel):
+    version: int | None = None
+
+
+class ManifestVerifyIn(BaseModel):
+    manifest: dict[str, Any]
+    signature: str = Field(max_length=1000)
+    key_id: str = Field(max_length=100)
+    content_sm3: str | None = Field(None, max_length=64, description="可选：所持内容的 SM3 摘要，与清单核对")
+
+
+EXPORT_FILE_BODY: Json = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file", "purpose", "product"],
+    "properties": {"file": {"type": "string", "format": "binary"}, "purpose": {"type": "string"},
+                   "product": {"type": "string"}}}}}}}
+
+
+@router.get("/query-runs", summary="本单位受检查询的结果（披露控制后），可申请导出")
+def list_query_runs(db: Db, actor: Actor = requires(OPERATE)) -> list[Json]:
+    return [_query_run(r) for r in exports.query_runs(db, actor=actor)]
+
+
+@router.post("/exports", status_code=201, summary="申请导出查询结果（运营机构，第二十六条）")
+def request_result_export(body: ExportIn, db: Db, actor: Actor = requires(OPERATE)) -> Json:
+    req = exports.request_result_export(db, actor=actor, query_run_id=body.query_run_id, purpose=body.purpose,
+                                        product=body.product)
+    db.commit()
+    return _export(req)
+
+
+@router.post("/exports/files", status_code=201, openapi_extra=EXPORT_FILE_BODY,
+             summary="申请导出上传的文件（模型、报告等；运营机构，第二十六条）")
+async def request_file_export(request: Request, db: Db, actor: Actor = requires(OPERATE)) -> Json:
+    limit = request.app.state.settings.upload_max_bytes + _FORM_OVERHEAD
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ValidationFailed.single("file", "file_too_large", f"文件过大（上限 {limit >> 20} MiB）。")
+    form = await request.form()
+    upload = form.get("file")
+    named = upload if isinstance(upload, UploadFile) else None
+    data = await named.read() if named is not None else None
+
+    def work() -> Json:
+        req = exports.request_file_export(db, actor=actor, data=data, filename=named and named.filename,
+                                          declared_type=named and named.content_type,
+                                          purpose=str(form.get("purpose") or ""),
+                                          product=str(form.get("product") or ""))
+        db.commit()
+        return _export(req)
+
+    return await run_in_threadpool(work)
+
+
+@router.get("/exports", summary="导出申请：运营机构看本单位的，实施机构看待其审核的")
+def list_exports(db: Db, state: str = "", actor: Actor = requires_any(OPERATE, REVIEW)) -> list[Json]:
+    return [_export(r) for r in db.scalars(exports.list_query(actor=actor, state=state).limit(500))]
+
+
+@router.get("/exports/{export_id}", summary="导出申请（含自动检查发现）")
+def get_export(export_id: int, db: Db, actor: Actor = requires_any(OPERATE, REVIEW)) -> Json:
+    return _export(exports.get_visible(db, actor=actor, export_id=export_id))
+
+
+@router.post("/exports/{export_id}/decision", summary="批准导出（签发发布清单）或不予导出（实施机构）")
+def decide_export(export_id: int, body: ExportDecisionIn, db: Db, actor: Actor = requires(REVIEW)) -> Json:
+    req = exports.decide(db, actor=actor, export_id=export_id, decision=body.decision, note=body.note,
+                         version=body.version)
+    db.commit()
+    return _export(req)
+
+
+@router.post("/exports/{export_id}/withdraw", summary="撤回待审核的导出申请（运营机构）")
+def withdraw_export(export_id: int, body: VersionIn, db: Db, actor: Actor = requires(OPERATE)) -> Json:
+    req = exports.withdraw(db, actor=actor, export_id=export_id, version=body.version)
+    db.commit()
+    return _export(req)
+
+
+@router.get("/exports/{export_id}/manifest", summary="已批准导出的签名发布清单")
+def export_manifest(export_id: int, db: Db, actor: Actor = requires_any(OPERATE, REVIEW)) -> Json:
+    exports.get_visible(db, actor=actor, export_id=export_id)
+    return jsonable_encoder(exports.signed_manifest(exports.get_released(db, export_id)))
+
+
+@router.get("/exports/{export_id}/content", summary="下载已批准导出的内容（仅申请单位，附发布清单摘要）")
+def export_content(export_id: int, db: Db, actor: Actor = requires(OPERATE)) -> Response:
+    out = exports.released_content(db, actor=actor, export_id=export_id)
+    db.commit()  # the download's audit event
+    return Response(out.content, media_type=out.media_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(out.file_name)}",
+        "X-Content-SM3": out.export.content_digest, "X-Manifest-SM3": out.export.manifest_digest or "",
+        "X-Content-Type-Options": "nosniff"})
+
+
+@router.post("/exports/manifests/verify", summary="核验导出发布清单的 SM2 签名（公开）")
+def verify_export_manifest(body: ManifestVerifyIn, db: Db, actor: Actor = public()) -> Json:
+    check = exports.verify_manifest(db, manifest=body.manifest, signature=body.signature, key_id=body.key_id,
+                                    content_sm3=body.content_sm3)
+    return {"valid": check.valid, "reason": check.reason, "manifest_sm3": check.manifest_sm3,
+            "export_id": check.export_id}
+
+
+@router.get("/exports/manifests/keys", summary="导出发布清单的签名公钥（公开）")
+def export_keys(db: Db, actor: Actor = public()) -> Json:
+    return {"keys": [k.as_dict() for k in exports.public_keys(db)]}

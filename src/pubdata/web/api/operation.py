@@ -25,8 +25,10 @@ from pubdata.operation.models import (
     OperationPlan,
     OperatorSelection,
     PlanVersion,
+    SharingConsent,
 )
-from pubdata.operation.workflow import AGREEMENT, PLAN
+from pubdata.operation.regions import scoped_agreements
+from pubdata.operation.workflow import AGREEMENT, CONSENT, PLAN
 from pubdata.web.api.schemas import PROBLEM_RESPONSES
 from pubdata.web.deps import Db, public, requires, requires_any
 
@@ -42,10 +44,19 @@ def _version(v: PlanVersion) -> Json:
                          "reviewed_at": r.reviewed_at} for r in v.reviews]}
 
 
-def _plan(p: OperationPlan) -> Json:
+def _consent(c: SharingConsent) -> Json:
+    return {"id": c.id, "plan_id": c.plan_id, "registration_id": c.registration_id,
+            "provider_org_id": c.provider_org_id, "state": c.state, "state_label": CONSENT.labels[c.state],
+            "conditions": c.conditions,
+            "attachments": c.attachments, "granted_at": c.granted_at, "withdrawn_at": c.withdrawn_at,
+            "withdrawal_reason": c.withdrawal_reason}
+
+
+def _plan(p: OperationPlan, db: Session) -> Json:
     return jsonable_encoder({"id": p.id, "number": p.number, "title": p.title, "owner_org_id": p.owner_org_id,
                              "region_code": p.region_code, "in_force_version_no": p.in_force_version_no,
-                             "version": p.version, "versions": [_version(v) for v in p.versions]})
+                             "version": p.version, "versions": [_version(v) for v in p.versions],
+                             "consents": [_consent(c) for c in plans.consents_of(db, p.id)]})
 
 
 def _selection(s: OperatorSelection, db: Session) -> Json:
@@ -112,35 +123,33 @@ class VersionIn(BaseModel):
 
 @router.get("/operation/plans", summary="实施方案列表")
 def list_plans(db: Db, actor: Actor = requires(Permission.OPERATION_READ)) -> list[Json]:
-    from sqlalchemy import select
-
-    return [_plan(p) for p in db.scalars(select(OperationPlan).order_by(OperationPlan.id.desc()).limit(200))]
+    return [_plan(p, db) for p in db.scalars(plans.plans_query(db, actor).limit(200))]
 
 
 @router.post("/operation/plans", status_code=201, summary="编制实施方案（草稿）")
 def create_plan(body: PlanIn, db: Db, actor: Actor = requires(Permission.OPERATION_PLAN)) -> Json:
     plan = plans.create_plan(db, actor=actor, content=body.content)
     db.commit()
-    return _plan(plan)
+    return _plan(plan, db)
 
 
 @router.get("/operation/plans/{plan_id}", summary="实施方案及其版本、评审记录")
 def get_plan(plan_id: int, db: Db, actor: Actor = requires(Permission.OPERATION_READ)) -> Json:
-    return _plan(plans.get_plan(db, plan_id))
+    return _plan(plans.get_plan(db, plan_id, actor), db)
 
 
 @router.put("/operation/plans/{plan_id}", summary="修改草稿或退回修改的版本")
 def update_plan(plan_id: int, body: PlanIn, db: Db, actor: Actor = requires(Permission.OPERATION_PLAN)) -> Json:
     plans.update_plan(db, actor=actor, plan_id=plan_id, content=body.content, version=body.version)
     db.commit()
-    return _plan(plans.get_plan(db, plan_id))
+    return _plan(plans.get_plan(db, plan_id, actor), db)
 
 
 @router.post("/operation/plans/{plan_id}/submit", summary="提交评审")
 def submit_plan(plan_id: int, body: VersionIn, db: Db, actor: Actor = requires(Permission.OPERATION_PLAN)) -> Json:
     plans.submit_plan(db, actor=actor, plan_id=plan_id, version=body.version)
     db.commit()
-    return _plan(plans.get_plan(db, plan_id))
+    return _plan(plans.get_plan(db, plan_id, actor), db)
 
 
 @router.post("/operation/plans/{plan_id}/reviews", status_code=201,
@@ -150,7 +159,7 @@ def review_plan(plan_id: int, body: ReviewIn, db: Db,
     plans.review_plan(db, actor=actor, plan_id=plan_id, stage=body.stage, outcome=body.outcome, opinion=body.opinion,
                       details=body.details, attachments=body.attachments, version=body.version)
     db.commit()
-    return _plan(plans.get_plan(db, plan_id))
+    return _plan(plans.get_plan(db, plan_id, actor), db)
 
 
 @router.post("/operation/plans/{plan_id}/filing", summary="报上级数据主管部门备案")
@@ -158,7 +167,7 @@ def file_plan(plan_id: int, body: FilingIn, db: Db, actor: Actor = requires(Perm
     plans.file_plan(db, actor=actor, plan_id=plan_id, filed_with=body.filed_with, filing_ref=body.filing_ref,
                     attachments=body.attachments, version=body.version)
     db.commit()
-    return _plan(plans.get_plan(db, plan_id))
+    return _plan(plans.get_plan(db, plan_id, actor), db)
 
 
 @router.post("/operation/plans/{plan_id}/changes", status_code=201, summary="变更已审定的实施方案（新版本）")
@@ -166,7 +175,7 @@ def change_plan(plan_id: int, body: ChangeIn, db: Db, actor: Actor = requires(Pe
     plans.propose_change(db, actor=actor, plan_id=plan_id, content=body.content, reason=body.reason,
                          version=body.version)
     db.commit()
-    return _plan(plans.get_plan(db, plan_id))
+    return _plan(plans.get_plan(db, plan_id, actor), db)
 
 
 @router.post("/operation/plans/{plan_id}/consents", status_code=201, summary="共享数据提供单位同意（第十二条）")
@@ -175,7 +184,19 @@ def consent(plan_id: int, body: ConsentIn, db: Db,
     c = plans.grant_consent(db, actor=actor, plan_id=plan_id, registration_id=body.registration_id,
                             conditions=body.conditions, attachments=body.attachments)
     db.commit()
-    return {"id": c.id, "plan_id": c.plan_id, "registration_id": c.registration_id, "state": c.state}
+    return jsonable_encoder(_consent(c))
+
+
+class WithdrawalIn(BaseModel):
+    reason: str
+
+
+@router.post("/operation/consents/{consent_id}/withdrawal", summary="共享数据提供单位撤回同意（第十二条）")
+def withdraw_consent(consent_id: int, body: WithdrawalIn, db: Db,
+                     actor: Actor = requires_any(*common.PROVIDERS)) -> Json:
+    c = plans.withdraw_consent(db, actor=actor, consent_id=consent_id, reason=body.reason)
+    db.commit()
+    return jsonable_encoder(_consent(c))
 
 
 # -- demands -------------------------------------------------------------------------------------------------
@@ -241,7 +262,9 @@ def open_selection(body: SelectionIn, db: Db, actor: Actor = requires(Permission
 
 @router.get("/operation/selections/{selection_id}", summary="运营机构选择（含候选单位以往评价）")
 def get_selection(selection_id: int, db: Db, actor: Actor = requires(Permission.OPERATION_READ)) -> Json:
-    return _selection(selection.get_selection(db, selection_id), db)
+    sel = selection.get_selection(db, selection_id)
+    plans.get_plan(db, sel.plan_id, actor)  # a data authority: only its own region's
+    return _selection(sel, db)
 
 
 @router.post("/operation/selections/{selection_id}/candidates", status_code=201, summary="登记候选单位及资格材料")
@@ -321,7 +344,7 @@ class AgreementEvaluationIn(BaseModel):
 
 
 def _visible_agreement(db: Session, actor: Actor, agreement_id: int) -> Agreement:
-    a = agreements.get_agreement(db, agreement_id)
+    a = agreements.get_agreement(db, agreement_id, actor)
     if not actor.can(Permission.OPERATION_READ.value) and actor.org_id != a.operator_org_id:
         raise PermissionDenied("只能查看本单位作为运营机构的协议。", code="other_organisation")
     return a
@@ -337,7 +360,8 @@ def draft_agreement(body: NewAgreementIn, db: Db, actor: Actor = requires(Permis
 @router.get("/operation/agreements", summary="协议列表（运营机构只见本单位的协议）")
 def list_agreements(db: Db, actor: Actor = requires(Permission.ACCOUNT_SELF)) -> list[Json]:
     mine = None if actor.can(Permission.OPERATION_READ.value) else (actor.org_id or 0)
-    return [_agreement(a) for a in db.scalars(agreements.agreements_query(operator_org_id=mine).limit(200))]
+    stmt = scoped_agreements(db, actor, agreements.agreements_query(operator_org_id=mine))
+    return [_agreement(a) for a in db.scalars(stmt.limit(200))]
 
 
 @router.get("/operation/agreements/{agreement_id}", summary="协议详情、措施与评价")
@@ -373,7 +397,7 @@ def sign(agreement_id: int, body: SignIn, db: Db,
 @router.post("/operation/agreements/{agreement_id}/filing", summary="协议报数据主管部门备案")
 def file_agreement(agreement_id: int, body: FilingIn, db: Db, actor: Actor = requires(Permission.OPERATION_FILE)) -> Json:
     a = agreements.file_agreement(db, actor=actor, agreement_id=agreement_id, filing_ref=body.filing_ref,
-                                  version=body.version)
+                                  attachments=body.attachments, version=body.version)
     db.commit()
     return _agreement(a)
 
