@@ -13,7 +13,7 @@ from pubdata.crypto import sm3
 from pubdata.identity.roles import Role
 from pubdata.opdomain import exports
 from pubdata.opdomain.models import ExportRequest
-from tests.factories import PASSWORD, actor_of, make_user
+from tests.factories import PASSWORD, make_user
 from tests.opdomain.platform_support import granted, ran, world
 from tests.operation.support import cast
 from tests.web.conftest import csrf_from, web_login
@@ -79,6 +79,8 @@ def test_result_export_from_request_to_release(app, client, other, db_session, t
     assert "已批准发布" in detail.text and "发布清单" in detail.text and "下载已发布内容" in detail.text
     content = client.get(f"{url}/content")
     assert content.status_code == 200 and content.headers["x-content-sm3"] == sm3.hexdigest(content.content)
+    assert content.headers["x-content-type-options"] == "nosniff"
+    assert content.headers["content-disposition"].startswith("attachment")
     assert json.loads(content.content)["columns"] == ["county_code", "n"]
     signed = json.loads(client.get(f"{url}/manifest").content)
     assert signed["manifest_sm3"] in detail.text
@@ -124,16 +126,51 @@ def test_file_export_findings_block_approval_and_withdrawal(client, other, db_se
     assert export_no not in client.get("/opdomain/exports?state=submitted").text
 
 
-def test_strangers_see_no_export(client, db_session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_strangers_see_no_export(app, client, db_session, tmp_path) -> None:  # type: ignore[no-untyped-def]
     c = cast(db_session)
     world(db_session, c, tmp_path)
     req = exports.request_file_export(db_session, actor=c.operator, data=b"a,b\n1,2\n", filename="a.csv",
                                       purpose="p", product="路网通行指数")
     stranger = make_user(db_session, Role.OPERATOR)
-    industry = actor_of(make_user(db_session, Role.INDUSTRY_DEPARTMENT))
+    industry = make_user(db_session, Role.INDUSTRY_DEPARTMENT)
+    other_agency = make_user(db_session, Role.IMPLEMENTING_AGENCY)
     db_session.commit()
     web_login(client, stranger.username, PASSWORD)
     assert client.get(f"/opdomain/exports/{req.id}").status_code == 404
     assert client.get(f"/opdomain/exports/{req.id}/content").status_code == 404
+    assert client.get(f"/opdomain/exports/{req.id}/review-content").status_code in (403, 404)
     assert f"导出-{req.id}" not in client.get("/opdomain/exports").text
-    assert industry.org_id != c.operator.org_id
+    for user in (industry, other_agency):
+        with TestClient(app, base_url="http://testserver", follow_redirects=False) as browser:
+            web_login(browser, user.username, PASSWORD)
+            assert browser.get("/workbench").status_code == 200  # logged in: the refusals below are real
+            for path in ("", "/content", "/review-content"):
+                r = browser.get(f"/opdomain/exports/{req.id}{path}")
+                assert r.status_code in (403, 404), (user.username, path, r.status_code)
+                assert b"a,b" not in r.content
+            listing = browser.get("/opdomain/exports")
+            assert listing.status_code in (200, 403) and f"导出-{req.id}" not in listing.text
+
+
+def test_the_agency_reads_pending_binaries_the_operator_cannot(client, other, db_session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    c = cast(db_session)
+    world(db_session, c, tmp_path)
+    doc = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504 + "报告正文".encode("utf-16-le")
+    req = exports.request_file_export(db_session, actor=c.operator, data=doc, filename="报告.doc", purpose="p",
+                                      product="路网通行指数", declared_type="application/msword")
+    db_session.commit()
+    assert req.blocked and req.findings[0]["code"] == "unscannable"
+    url = f"/opdomain/exports/{req.id}"
+    web_login(client, c.operator.label, PASSWORD)
+    assert client.get(f"{url}/review-content").status_code == 403
+    assert client.get(f"{url}/content").status_code == 409
+    assert "下载待审核文件" not in client.get(url).text
+    web_login(other, c.agency.label, PASSWORD)
+    review = other.get(url)
+    assert "下载待审核文件" in review.text
+    r = other.get(f"{url}/review-content")
+    assert r.status_code == 200 and r.content == doc
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["content-disposition"].startswith("attachment")
+    assert r.headers["content-type"] == "application/octet-stream"
+    assert "实施机构下载待审核内容审阅" in other.get(url).text  # in the history

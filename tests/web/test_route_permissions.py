@@ -65,6 +65,11 @@ PUBLIC = {
     # Anyone holding an export's release manifest may check its signature (OPS-26).
     ("POST", "/api/v1/opdomain/exports/manifests/verify"),
     ("GET", "/api/v1/opdomain/exports/manifests/keys"),
+    # Operators' product lists, prices and usage (OPS-32); the data-API gateway authenticates by the
+    # subscription's API key itself (X-API-Key), not by a user session.
+    ("GET", "/public/products"),
+    ("GET", "/api/v1/public/products"),
+    ("GET", "/api/v1/gateway/{product_number}/rows"),
 }
 FRAMEWORK = FRAMEWORK_PATHS
 

@@ -51,7 +51,11 @@ class CatalogText(Base):
     checking thousands of candidates reads a few pages rather than every entry's published form."""
 
     __tablename__ = "catalog_text"
-    __table_args__ = {"comment": "目录条目的检索文本（规范化名称、标签、主体与简介）"}
+    __table_args__ = (
+        # Browsing without keywords: newest first within a status, read in index order; counted from it too.
+        Index("ix_catalog_text_listed", "status", "registered_on", "entry_id"),
+        {"comment": "目录条目的检索文本（规范化名称、标签、主体与简介）"},
+    )
     __audit_exempt__ = True
 
     entry_id: Mapped[int] = mapped_column(BigId, ForeignKey("catalog_entry.id"), primary_key=True, comment="目录条目")

@@ -95,15 +95,15 @@ def _in_facets(stmt: Select[Any], entry_id: Any, query: CatalogQuery) -> Select[
     # smallest set instead of scanning the catalog.
     for facet, value in query.filters.items():
         if value:
-            stmt = stmt.where(entry_id.in_(select(CatalogFacet.entry_id).where(
+            stmt = stmt.where(among(entry_id, select(CatalogFacet.entry_id).where(
                 CatalogFacet.facet == facet, CatalogFacet.value == value)))
     return stmt
 
 
 def _browsed(query: CatalogQuery, *columns: Any) -> Select[Any]:
-    """Entries by facet and status alone (no keywords)."""
-    stmt = _in_facets(select(*columns), CatalogEntry.id, query)
-    return stmt.where(CatalogEntry.status == query.status) if query.status is not None else stmt
+    """Entries by facet and status alone (no keywords), from catalog_text: newest first is its index order."""
+    stmt = _in_facets(select(*columns), CatalogText.entry_id, query)
+    return stmt.where(CatalogText.status == query.status) if query.status is not None else stmt
 
 
 def _candidates(session: Session, query: CatalogQuery, keywords: Sequence[str]) -> Any:
@@ -126,7 +126,7 @@ def _matching_ids(session: Session, query: CatalogQuery) -> Select[Any]:
     """The ids a query finds; from the postings alone when the index decides every keyword."""
     keywords = query.keywords()
     if not keywords:
-        return _browsed(query, CatalogEntry.id)
+        return _browsed(query, CatalogText.entry_id)
     if postings.needs_check(keywords):
         return _checked(session, query, keywords, CatalogText.entry_id)
     ids = _candidates(session, query, keywords).subquery("candidates").c.entry_id
@@ -162,9 +162,9 @@ def _ranked(session: Session, query: CatalogQuery) -> Select[Any]:
     """(id, score, total) of every match, best first; the total counted in the same pass (a window)."""
     keywords = query.keywords()
     total = func.count().over().label("total")
-    if not keywords:
-        return _browsed(query, CatalogEntry.id.label("id"), literal(0).label("score"), total).order_by(
-            CatalogEntry.registered_on.desc(), CatalogEntry.id.desc())
+    if not keywords:  # no window: the newest page is read straight off the index, the total counted apart
+        return _browsed(query, CatalogText.entry_id.label("id"), literal(0).label("score")).order_by(
+            CatalogText.registered_on.desc(), CatalogText.entry_id.desc())
     if not postings.needs_check(keywords):
         return _ranked_from_postings(query, keywords)
     score = _score(keywords).label("score")
@@ -176,11 +176,13 @@ def search(session: Session, query: CatalogQuery, paging: PageRequest) -> Page[H
     check(query)
     # Rank ids only; load the page's entries afterwards (sorting whole rows is what costs).
     ranked = session.execute(_ranked(session, query).limit(paging.size).offset(paging.offset)).all()
-    if ranked:
+    if ranked and "total" in ranked[0]._fields:
         total = int(ranked[0].total)
-    else:  # past the last page (or nothing found): the window had no row to report on
-        total = int(session.scalar(select(func.count()).select_from(
-            _matching_ids(session, query).subquery())) or 0) if paging.offset else 0
+    elif ranked or paging.offset or not query.keywords():
+        # Browsing, or past the last page (the window had no row to report on): counted from the index.
+        total = int(session.scalar(select(func.count()).select_from(_matching_ids(session, query).subquery())) or 0)
+    else:
+        total = 0
     ids = [r.id for r in ranked]
     entries = {e.id: e for e in session.scalars(select(CatalogEntry).where(CatalogEntry.id.in_(ids)))}
     return Page([Hit(entries[r.id], int(r.score)) for r in ranked], total, paging.number, paging.size)

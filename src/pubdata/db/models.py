@@ -12,6 +12,7 @@ import pubdata.ledger.models
 import pubdata.objections.models
 import pubdata.opdomain.models
 import pubdata.operation.models
+import pubdata.products.models
 import pubdata.registry.models
 import pubdata.supervision.models
 import pubdata.thirdparty.models

@@ -60,6 +60,11 @@ class Permission(StrEnum):
     OPERATION_TERMINATE = "operation.terminate"
     OPERATION_EVALUATE = "operation.evaluate"
     OPERATION_OPERATE = "operation.operate"
+    # Products (OPS-28, OPS-29): organisations subscribe; the agency caps prices and records benefit sharing; the
+    # data authority records the maximum permitted revenue set with the price authority.
+    PRODUCT_SUBSCRIBE = "product.subscribe"
+    PRODUCT_PRICE_CAP = "product.price_cap"
+    PRODUCT_REVENUE_LIMIT = "product.revenue_limit"
 
     @property
     def label(self) -> str:
@@ -102,6 +107,9 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.OPERATION_TERMINATE: "终止授权运营协议",
     Permission.OPERATION_EVALUATE: "授权运营工作评价",
     Permission.OPERATION_OPERATE: "运营机构签署与整改",
+    Permission.PRODUCT_SUBSCRIBE: "订阅或订购数据产品",
+    Permission.PRODUCT_PRICE_CAP: "确定产品价格上限与收益分配",
+    Permission.PRODUCT_REVENUE_LIMIT: "记录最高准许收入",
 }
 
 #: Permissions whose use requires the actor's organisation to be real-name verified (REG-36).
@@ -111,12 +119,13 @@ NEEDS_VERIFIED: frozenset[Permission] = frozenset(
      Permission.OPERATION_PLAN, Permission.OPERATION_FEASIBILITY, Permission.OPERATION_LEGALITY,
      Permission.OPERATION_FAIR_COMPETITION, Permission.OPERATION_DELIBERATE, Permission.OPERATION_FILE,
      Permission.OPERATION_SELECT, Permission.OPERATION_SUPERVISE, Permission.OPERATION_TERMINATE,
-     Permission.OPERATION_EVALUATE, Permission.OPERATION_OPERATE}
+     Permission.OPERATION_EVALUATE, Permission.OPERATION_OPERATE, Permission.PRODUCT_SUBSCRIBE,
+     Permission.PRODUCT_PRICE_CAP, Permission.PRODUCT_REVENUE_LIMIT}
 )
 
 EVERY_USER: frozenset[Permission] = frozenset(
     {Permission.ACCOUNT_SELF, Permission.ORG_REQUEST_VERIFICATION, Permission.FILE_UPLOAD,
-     Permission.EVIDENCE_ISSUE, Permission.OBJECTION_RAISE, Permission.RELATION_DECLARE}
+     Permission.EVIDENCE_ISSUE, Permission.OBJECTION_RAISE, Permission.RELATION_DECLARE, Permission.PRODUCT_SUBSCRIBE}
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -125,7 +134,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
          Permission.SUPERVISE, Permission.SUPERVISE_READ, Permission.INSTITUTION_REPORT,
          Permission.STATISTICS_READ, Permission.STATISTICS_DRAFT, Permission.STATISTICS_APPROVE,
          Permission.OPERATION_READ, Permission.OPERATION_PLAN, Permission.OPERATION_FEASIBILITY,
-         Permission.OPERATION_FILE, Permission.OPERATION_EVALUATE}
+         Permission.OPERATION_FILE, Permission.OPERATION_EVALUATE, Permission.PRODUCT_REVENUE_LIMIT}
     ),
     Role.REGISTRATION_INSTITUTION: frozenset(
         {Permission.ORG_VERIFY, Permission.ORG_READ_ALL, Permission.AUDIT_READ, Permission.INSTITUTION_REPORT,
@@ -140,7 +149,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                Permission.INSTITUTION_REPORT, Permission.OPERATION_READ}),
     Role.IMPLEMENTING_AGENCY: frozenset({Permission.OPERATION_READ, Permission.OPERATION_PLAN,
                                          Permission.OPERATION_SELECT, Permission.OPERATION_SUPERVISE,
-                                         Permission.OPERATION_TERMINATE}),
+                                         Permission.OPERATION_TERMINATE, Permission.PRODUCT_PRICE_CAP}),
     Role.OPERATOR: frozenset({Permission.DRAFT_WRITE, Permission.SUBMIT, Permission.THIRD_PARTY_ENGAGE,
                               Permission.OPERATION_OPERATE}),
     Role.JUSTICE_DEPARTMENT: frozenset({Permission.OPERATION_READ, Permission.OPERATION_LEGALITY}),

@@ -8,8 +8,14 @@ the request as findings (``code``, Chinese ``message``, ``detail``, ``blocking``
 * results — ``disclosure.check_result_export`` (row-level output, rows below k or of one entity, identifiers
   in cells, differencing against the same operator's *released* results of the dataset) and
   ``disclosure.output_findings`` (columns computed from direct identifiers; order statistics, advisory);
-* files — ``disclosure.scan_document``: valid resident ID numbers, mobile numbers and credit codes; archives
-  and compressed files are ``unscannable``; PDFs and images carry an advisory for the reviewer.
+* files — ``disclosure.scan_document``: valid resident ID numbers, mobile numbers and credit codes in the
+  decoded text; only decodable text counts as scanned — OLE files, images, undecodable PDF streams, archives
+  and archive signatures anywhere in a file are ``unscannable`` (blocking). Differencing of file content is
+  left to the reviewer, who may download the pending file (:func:`review_content`, audited).
+
+Purpose, product and file name must carry no identifier (they go into the manifest and the audit log). A
+result is requested, approved and downloaded only under the agreement it was obtained under, while that is the
+operator's agreement in force (and, to request, while its grant and dataset are).
 
 The agreement's implementing agency (``operation.supervise``) approves or refuses with a reason; a request with
 a blocking finding cannot be approved, and the result checks are run again at approval (a release approved in
@@ -31,7 +37,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -41,7 +47,7 @@ from pubdata.config import get_settings
 from pubdata.crypto import sm3
 from pubdata.crypto.keys import KeyFileError, KeyRing, PublicKey
 from pubdata.db.base import utcnow
-from pubdata.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from pubdata.errors import Conflict, DomainError, FieldError, NotFound, PermissionDenied, ValidationFailed
 from pubdata.files.service import clean_filename
 from pubdata.files.store import BlobStore
 from pubdata.identity.access import require, require_same_org
@@ -49,8 +55,9 @@ from pubdata.identity.models import Organisation
 from pubdata.identity.permissions import Permission
 from pubdata.ledger.canonical import CanonicalError, canonical_bytes
 from pubdata.ledger.checkpoints import settings_for
-from pubdata.opdomain import datasets, disclosure, queries
-from pubdata.opdomain.models import ExportRequest, QueryRun
+from pubdata.opdomain import datasets, disclosure, grants, queries
+from pubdata.opdomain.identifiers import scan_text
+from pubdata.opdomain.models import DataGrant, ExportRequest, OpDataset, QueryRun
 from pubdata.opdomain.schema import Role
 from pubdata.operation.access import require_active_agreement, require_not_suspended
 from pubdata.operation.common import check_version
@@ -72,6 +79,7 @@ RESULT_FORMAT = "pubdata-export-result/1"
 RESULT_MEDIA_TYPE = "application/json"
 MAX_PURPOSE = 2000
 MAX_PRODUCT = 200
+UPLOAD_CHUNK = 1 << 20
 OPERATE = Permission.OPERATION_OPERATE
 REVIEW = Permission.OPERATION_SUPERVISE
 
@@ -137,7 +145,15 @@ def _text_errors(purpose: str, product: str) -> list[FieldError]:
             errors.append(FieldError(name, "required", f"请填写{label}。"))
         elif len(value) > limit:
             errors.append(FieldError(name, "too_long", f"{label}不超过 {limit} 字。"))
+        elif scan_text(value):
+            errors.append(_identifier_error(name, label))
     return errors
+
+
+def _identifier_error(name: str, label: str) -> FieldError:
+    """Free text goes into the signed manifest and the audit log: it must carry no one's identifier."""
+    return FieldError(name, "identifier_in_text",
+                      f"{label}中含有身份证号码、手机号码或统一社会信用代码，请删去后再提交（这些内容会写入发布清单和审计记录）。")
 
 
 def _product_advisory(agreement: Agreement, product: str) -> list[dict[str, Any]]:
@@ -185,9 +201,41 @@ def request_result_export(session: Session, *, actor: Actor, query_run_id: int |
     if errors:
         raise ValidationFailed(errors)
     assert run is not None
+    agreement = _run_in_force(session, run, agreement)
     return _new_request(session, actor, agreement, kind="result", purpose=purpose, product=product,
                         content_digest=sm3.hexdigest(result_content(run)), findings=result_findings(session, run),
                         query_run_id=run.id, dataset_id=run.dataset_id, media_type=RESULT_MEDIA_TYPE)
+
+
+def _run_in_force(session: Session, run: QueryRun, active: Agreement) -> Agreement:
+    """A result is exported under the agreement it was obtained under, which must be the operator's agreement
+    in force now; its grant must still be in force and its dataset not withdrawn."""
+    if run.agreement_id != active.id:
+        raise PermissionDenied("该查询结果所依据的授权运营协议已终止、到期或不是本单位现行的协议，不能申请导出。",
+                               code="agreement_not_in_force")
+    grant = session.get(DataGrant, run.grant_id)
+    if grant is None or not grants.is_active(grant, utcnow()):
+        raise PermissionDenied("该查询结果所依据的数据授权已撤销或已过期，不能申请导出。", code="grant_inactive")
+    ds = session.get(OpDataset, run.dataset_id)
+    if ds is None or ds.state != "active":
+        raise Conflict("该查询结果所属的数据集已撤下，不能申请导出。", code="dataset_withdrawn")
+    return active
+
+
+def _agreement_in_force(session: Session, req: ExportRequest) -> None:
+    """OPS-21/26: the request's agreement must still be the operator's agreement in force, access not suspended
+    (approval and download alike)."""
+    active = require_active_agreement(session, req.operator_org_id)
+    if active.id != req.agreement_id:
+        raise PermissionDenied("该导出申请所依据的授权运营协议已终止、到期或已被新协议取代，不能批准或下载。",
+                               code="agreement_not_in_force")
+
+
+def file_chunks(fh: BinaryIO, size: int = UPLOAD_CHUNK) -> Iterator[bytes]:
+    """An uploaded (spooled) file's bytes in 1 MiB chunks, from its start: never the whole file in memory."""
+    fh.seek(0)
+    while chunk := fh.read(size):
+        yield chunk
 
 
 def _chunks(data: bytes | Iterable[bytes]) -> Iterator[bytes]:
@@ -207,6 +255,8 @@ def request_file_export(session: Session, *, actor: Actor, data: bytes | Iterabl
     errors = _text_errors(purpose, product)
     if data is None:
         errors.insert(0, FieldError("file", "file_missing", "请选择要导出的文件。"))
+    elif filename and scan_text(filename):
+        errors.insert(0, _identifier_error("file", "文件名"))
     if errors:
         raise ValidationFailed(errors)
     assert data is not None
@@ -272,6 +322,7 @@ def list_query(*, actor: Actor, state: str = "") -> Select[tuple[ExportRequest]]
 def query_runs(session: Session, *, actor: Actor, limit: int = 50) -> list[QueryRun]:
     """The organisation's latest stored results, for the request form."""
     require(actor, OPERATE)
+    require_not_suspended(session, actor.org_id)
     return list(session.scalars(select(QueryRun).where(QueryRun.operator_org_id == actor.org_id)
                                 .order_by(QueryRun.id.desc()).limit(limit)))
 
@@ -280,6 +331,7 @@ def get_query_run(session: Session, *, actor: Actor, query_run_id: int) -> Query
     run = session.get(QueryRun, query_run_id)
     if run is None or not (actor.org_id == run.operator_org_id and actor.can(OPERATE.value)):
         raise NotFound("查询结果不存在。", code="query_run_not_found")
+    require_not_suspended(session, run.operator_org_id)
     return run
 
 
@@ -306,8 +358,9 @@ def decide(session: Session, *, actor: Actor, export_id: int, decision: str, not
     """The agreement's implementing agency approves (signing the release manifest) or refuses with a reason."""
     require(actor, REVIEW)
     req = get_export(session, export_id)
-    if actor.org_id != req.agency_org_id:
-        raise PermissionDenied("只有该授权运营协议的实施机构可以审核导出申请。", code="not_reviewing_agency")
+    if actor.org_id is None or actor.org_id != req.agency_org_id:
+        # Another agency's request is reported like a missing one (get_visible).
+        raise NotFound("导出申请不存在。", code="export_not_found")
     if decision not in ("approve", "refuse"):
         raise ValidationFailed.single("decision", "bad_decision", "审核结论须为批准导出或不予导出。")
     check_version(req, version)
@@ -318,13 +371,26 @@ def decide(session: Session, *, actor: Actor, export_id: int, decision: str, not
     if decision == "refuse" and not note:
         raise ValidationFailed.single("note", "required", "不予导出须说明理由。")
     if decision == "approve":
-        _require_no_blocking(session, req)
+        try:
+            _agreement_in_force(session, req)
+            _require_no_blocking(session, req)
+        except DomainError as e:
+            # A refused approval is an event too; the caller commits it (with the refreshed findings).
+            record(session, actor=actor, tag="opdomain:export:approve_refused", object_type=OBJECT,
+                   object_id=req.id, data={"code": e.code, "findings": [f["code"] for f in req.findings],
+                                           "blocked": req.blocked})
+            raise
     before = req.state
     req.state, req.decision_note = new_state, note or None
     req.decided_by_org_id, req.decided_by_user_id, req.decided_at = actor.org_id, actor.user_id, utcnow()
     data: dict[str, Any] = {"note": req.decision_note}
     if decision == "approve":
-        _release(session, req)
+        try:
+            _release(session, req)
+        except Conflict:
+            req.state, req.decision_note = before, None
+            req.decided_by_org_id = req.decided_by_user_id = req.decided_at = None
+            raise
         data |= {"manifest_sm3": req.manifest_digest, "content_sm3": req.content_digest, "key_id": req.key_id}
     session.flush()
     record(session, actor=actor, tag=f"opdomain:export:{decision}", object_type=OBJECT, object_id=req.id,
@@ -335,11 +401,15 @@ def decide(session: Session, *, actor: Actor, export_id: int, decision: str, not
 def _require_no_blocking(session: Session, req: ExportRequest) -> None:
     findings = req.findings
     if req.kind == "result" and req.query_run_id is not None:
+        # Approvals of one dataset's results are serialised: two approved at once could each pass the
+        # differencing check against releases that did not yet include the other (no-op on SQLite).
+        session.execute(select(OpDataset.id).where(OpDataset.id == req.dataset_id).with_for_update())
         # Releases approved since the request may make this one a differencing risk now.
         run = session.get(QueryRun, req.query_run_id)
         assert run is not None
         findings = result_findings(session, run) + [f for f in req.findings if f["code"] == "product_not_in_agreement"]
         req.findings = findings
+        req.blocked = any(f["blocking"] for f in findings)
     blocking = [f for f in findings if f["blocking"]]
     if blocking:
         raise Conflict("自动检查发现不得导出的内容（第二十六条），不能批准："
@@ -373,7 +443,11 @@ def _release(session: Session, req: ExportRequest) -> None:
     if req.kind == "result":
         manifest["content"]["size"] = len(_content_bytes(session, req))
     data = canonical_bytes(manifest)
-    key_id, signature = KeyRing.open(settings_for(session), KEY_NAME).sign(data)
+    try:
+        key_id, signature = KeyRing.open(settings_for(session), KEY_NAME).sign(data)
+    except KeyFileError:
+        raise Conflict("平台的导出签名密钥当前不可用，暂不能批准导出，请联系平台运维。",
+                       code="signing_key_unavailable") from None
     req.manifest, req.manifest_digest = manifest, sm3.hexdigest(data)
     req.signature, req.key_name, req.key_id, req.released_at = signature.hex(), KEY_NAME, key_id, released_at
 
@@ -397,6 +471,8 @@ class ManifestCheck:
     manifest_sm3: str | None = None
     #: The platform's record of this release, when it has one (same manifest digest, still approved).
     export_id: int | None = None
+    #: Whether the platform holds this manifest as an approved release (a valid signature alone does not say so).
+    registered: bool = False
 
 
 def verify_manifest(session: Session, *, manifest: Any, signature: str, key_id: str,
@@ -413,17 +489,27 @@ def verify_manifest(session: Session, *, manifest: Any, signature: str, key_id: 
     digest = sm3.hexdigest(data)
     try:
         ring = KeyRing.open(settings_for(session), KEY_NAME)
-        ok = ring.public_key(key_id) is not None and ring.verify(data, sig, key_id)
+        key = ring.public_key(key_id)
+        ok = key is not None and key.verify(data, sig)
     except (KeyFileError, ValueError):
-        ok = False
-    if not ok:
+        key, ok = None, False
+    if not ok or key is None:
         return ManifestCheck(False, "SM2 签名验证失败：清单与签名不符，或密钥不是本平台的导出签名密钥。", digest)
+    if key.retired_at is not None:
+        try:
+            released = dt.datetime.fromisoformat(str(manifest.get("released_at")).replace("Z", "+00:00"))
+            late = released.tzinfo is None or released >= key.retired_at
+        except ValueError:
+            late = True
+        if late:
+            return ManifestCheck(False, "签名密钥在清单所载发布时间之前已停用，该签名无效。", digest)
     content = manifest.get("content") if isinstance(manifest.get("content"), dict) else {}
     if content_sm3 is not None and content_sm3.strip().lower() != content.get("digest"):
         return ManifestCheck(False, "文件内容的 SM3 摘要与清单所载不符（内容可能被修改）。", digest)
     found = session.scalar(select(ExportRequest.id).where(ExportRequest.manifest_digest == digest,
                                                           ExportRequest.state == "approved"))
-    return ManifestCheck(True, None, digest, found)
+    return ManifestCheck(True, None if found else "签名有效，但本平台没有该发布清单的批准记录。", digest, found,
+                         found is not None)
 
 
 # --- download -----------------------------------------------------------------------------------------------
@@ -443,8 +529,30 @@ def _content_bytes(session: Session, req: ExportRequest) -> bytes:
         run = session.get(QueryRun, req.query_run_id)
         assert run is not None
         return result_content(run)
-    with exports_store().open(req.content_digest) as fh:
-        return fh.read()
+    try:
+        with exports_store().open(req.content_digest) as fh:
+            return fh.read()
+    except (FileNotFoundError, ValueError):
+        raise Conflict("导出内容的存储文件缺失，暂不能提供，请联系平台运维。", code="content_missing") from None
+
+
+def review_content(session: Session, *, actor: Actor, export_id: int) -> Released:
+    """The pending content, for the reviewing agency's staff only (``operation.supervise`` of the request's
+    agency): what it is asked to approve. Each access is an audit event; nobody else gets it before approval."""
+    require(actor, REVIEW)
+    req = get_export(session, export_id)
+    if actor.org_id is None or actor.org_id != req.agency_org_id:
+        raise NotFound("导出申请不存在。", code="export_not_found")
+    if req.state != "submitted":
+        raise Conflict(f"该导出申请当前为“{EXPORT.labels[req.state]}”，只有待审核的申请可下载审阅。",
+                       code="export_not_pending")
+    content = _content_bytes(session, req)
+    if sm3.hexdigest(content) != req.content_digest:
+        raise Conflict("导出内容与申请时的摘要不符，已停止提供。", code="content_mismatch")
+    record(session, actor=actor, tag="opdomain:export:review_download", object_type=OBJECT, object_id=req.id,
+           data={"content_sm3": req.content_digest})
+    name = req.file_name or f"export-{req.id}.json"
+    return Released(req, content, name, req.media_type or "application/octet-stream")
 
 
 def released_content(session: Session, *, actor: Actor, export_id: int) -> Released:
@@ -454,6 +562,7 @@ def released_content(session: Session, *, actor: Actor, export_id: int) -> Relea
     require_same_org(actor, req.operator_org_id)
     require_not_suspended(session, req.operator_org_id)
     req = get_released(session, export_id)
+    _agreement_in_force(session, req)
     content = _content_bytes(session, req)
     if sm3.hexdigest(content) != req.content_digest:
         # The stored content no longer matches what was reviewed: never hand it out.

@@ -106,6 +106,8 @@ class QueryRun(IdMixin, Base):
         JSON, default=list, comment="披露控制后的单元格：每行每列 [值, 隐藏原因]，被隐藏的值为 null")
     supports: Mapped[list[int]] = mapped_column(JSON, default=list,
                                                 comment="各行涉及的个体数（仅供差分检查，从不显示或导出）")
+    cell_supports: Mapped[list[list[int | None]] | None] = mapped_column(
+        JSON, comment="各单元格涉及的个体数（每行每列，分组键为 null；仅供差分检查，从不显示或导出）")
     aggregate: Mapped[bool] = mapped_column(Boolean, comment="是否聚合结果")
     truncated: Mapped[bool] = mapped_column(Boolean, default=False, comment="结果是否被截断")
     min_count: Mapped[int] = mapped_column(Integer, comment="数据集的最小单元格阈值 k")

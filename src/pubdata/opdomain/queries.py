@@ -123,7 +123,8 @@ def _store(session: Session, actor: Actor, grant: DataGrant, result: QueryResult
                    sources=[list(o.sources) for o in result.checked.outputs],
                    cells=[[[None if c.suppressed else _value(c.value), c.reason.value if c.reason else None]
                            for c in row] for row in p.rows],
-                   supports=list(p.supports), aggregate=p.aggregate, truncated=p.truncated, min_count=p.min_count,
+                   supports=list(p.supports), cell_supports=[list(r) for r in p.cell_supports],
+                   aggregate=p.aggregate, truncated=p.truncated, min_count=p.min_count,
                    suppressed_cells=p.suppressed_count())
     session.add(run)
     session.flush()
@@ -133,5 +134,6 @@ def _store(session: Session, actor: Actor, grant: DataGrant, result: QueryResult
 def protected_of(run: QueryRun) -> Protected:
     """The stored result as the disclosure module's object again (for the export checks)."""
     rows = tuple(tuple(Cell(v, Reason(r) if r else None) for v, r in row) for row in run.cells)
+    cell_supports = tuple(tuple(r) for r in run.cell_supports) if run.cell_supports else ()
     return Protected(tuple(run.columns), tuple(run.kinds), rows, tuple(run.supports), run.aggregate, run.truncated,
-                     run.min_count)
+                     run.min_count, cell_supports)

@@ -114,6 +114,8 @@ class AnnualReport:
     #: By the end of March of the following year (national practice); the report says whether it is final.
     due_on: dt.date | None = None
     complete_year: bool = False
+    #: Operators' product lists, prices, charging basis and the year's usage (OPS-32; products.disclosure).
+    products: list[dict[str, Any]] = field(default_factory=list)
 
 
 def annual_report(session: Session, *, year: int) -> AnnualReport:
@@ -147,6 +149,9 @@ def annual_report(session: Session, *, year: int) -> AnnualReport:
     report.demands_received = len(list(session.scalars(select(ScenarioDemand.id).where(
         ScenarioDemand.created_at >= dt.datetime(year, 1, 1, tzinfo=dt.UTC),
         ScenarioDemand.created_at < dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC)))))
+    from pubdata.products.disclosure import annual_summary  # products depend on operation, not the reverse
+
+    report.products = annual_summary(session, year=year)
     return report
 
 

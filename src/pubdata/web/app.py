@@ -27,6 +27,7 @@ from pubdata.web.api import objections as objections_api
 from pubdata.web.api import opdomain as opdomain_api
 from pubdata.web.api import operation as operation_api
 from pubdata.web.api import organisations as org_api
+from pubdata.web.api import products as products_api
 from pubdata.web.api import public as public_api
 from pubdata.web.api import registry as registry_api
 from pubdata.web.api import supervision as supervision_api
@@ -41,6 +42,7 @@ from pubdata.web.pages import institution as institution_pages
 from pubdata.web.pages import opdomain as opdomain_pages
 from pubdata.web.pages import opdomain_exports as opdomain_export_pages
 from pubdata.web.pages import operation as operation_pages
+from pubdata.web.pages import products as products_pages
 from pubdata.web.pages import public_portal as public_portal_pages
 from pubdata.web.pages import public_certificates as public_certificate_pages
 from pubdata.web.pages import verification as verification_pages
@@ -84,9 +86,9 @@ def create_app(settings: Settings | None = None, session_maker: sessionmaker[Ses
     for module in (
         public_api, auth_api, org_api, audit_api, ledger_api, files_api, evidence_api, registry_api, objections_api,
         certificates_api, catalog_api, thirdparty_api, supervision_api, operation_api, auth_pages, home_pages,
-        verification_pages, opdomain_api,
+        verification_pages, opdomain_api, products_api,
         public_certificate_pages, public_portal_pages, catalog_pages, applicant_pages, institution_pages,
-        authority_pages, operation_pages, opdomain_pages, opdomain_export_pages,
+        authority_pages, operation_pages, opdomain_pages, opdomain_export_pages, products_pages,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

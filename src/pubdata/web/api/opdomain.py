@@ -254,6 +254,7 @@ def _export(r: ExportRequest) -> Json:
 def _query_run(r: QueryRun) -> Json:
     doc = _row(r)
     doc.pop("supports", None)  # entity counts per row: for the differencing check only, never shown
+    doc.pop("cell_supports", None)  # likewise per cell
     return jsonable_encoder(doc)
 
 
@@ -309,9 +310,10 @@ async def request_file_export(request: Request, db: Db, actor: Actor = requires(
     form = await request.form()
     upload = form.get("file")
     named = upload if isinstance(upload, UploadFile) else None
-    data = await named.read() if named is not None else None
 
     def work() -> Json:
+        # Streamed from the spooled upload in 1 MiB chunks; the store enforces its size limit as it writes.
+        data = exports.file_chunks(named.file) if named is not None else None
         req = exports.request_file_export(db, actor=actor, data=data, filename=named and named.filename,
                                           declared_type=named and named.content_type,
                                           purpose=str(form.get("purpose") or ""),
@@ -334,8 +336,12 @@ def get_export(export_id: int, db: Db, actor: Actor = requires_any(OPERATE, REVI
 
 @router.post("/exports/{export_id}/decision", summary="批准导出（签发发布清单）或不予导出（实施机构）")
 def decide_export(export_id: int, body: ExportDecisionIn, db: Db, actor: Actor = requires(REVIEW)) -> Json:
-    req = exports.decide(db, actor=actor, export_id=export_id, decision=body.decision, note=body.note,
-                         version=body.version)
+    try:
+        req = exports.decide(db, actor=actor, export_id=export_id, decision=body.decision, note=body.note,
+                             version=body.version)
+    except DomainError:
+        db.commit()  # a refused approval's audit event and refreshed findings (nothing else has changed)
+        raise
     db.commit()
     return _export(req)
 
@@ -363,12 +369,22 @@ def export_content(export_id: int, db: Db, actor: Actor = requires(OPERATE)) -> 
         "X-Content-Type-Options": "nosniff"})
 
 
+@router.get("/exports/{export_id}/review-content",
+            summary="下载待审核的导出内容以供审阅（仅审核的实施机构，每次下载留痕）")
+def export_review_content(export_id: int, db: Db, actor: Actor = requires(REVIEW)) -> Response:
+    out = exports.review_content(db, actor=actor, export_id=export_id)
+    db.commit()  # the access's audit event
+    return Response(out.content, media_type="application/octet-stream", headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(out.file_name)}",
+        "X-Content-SM3": out.export.content_digest, "X-Content-Type-Options": "nosniff"})
+
+
 @router.post("/exports/manifests/verify", summary="核验导出发布清单的 SM2 签名（公开）")
 def verify_export_manifest(body: ManifestVerifyIn, db: Db, actor: Actor = public()) -> Json:
     check = exports.verify_manifest(db, manifest=body.manifest, signature=body.signature, key_id=body.key_id,
                                     content_sm3=body.content_sm3)
     return {"valid": check.valid, "reason": check.reason, "manifest_sm3": check.manifest_sm3,
-            "export_id": check.export_id}
+            "export_id": check.export_id, "registered": check.registered}
 
 
 @router.get("/exports/manifests/keys", summary="导出发布清单的签名公钥（公开）")

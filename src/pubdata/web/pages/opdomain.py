@@ -22,7 +22,6 @@ from pubdata.audit.models import AuditEvent
 from pubdata.audit.service import history
 from pubdata.db.base import utcnow
 from pubdata.errors import DomainError, NotFound, ValidationFailed
-from pubdata.identity.models import Organisation
 from pubdata.identity.permissions import Permission
 from pubdata.opdomain import applications, datasets, grants, quality, queries
 from pubdata.opdomain.applications import APPLICATION
@@ -31,6 +30,13 @@ from pubdata.opdomain.schema import TableKind
 from pubdata.operation.access import active_agreement
 from pubdata.registry.models import Registration
 from pubdata.web.deps import Db, csrf_protect, requires, requires_any
+from pubdata.web.forms import abandon as _fail
+from pubdata.web.forms import date as _date
+from pubdata.web.forms import field_errors as _errors
+from pubdata.web.forms import integer as _int
+from pubdata.web.forms import org_names as _orgs
+from pubdata.web.forms import text as _s
+from pubdata.web.forms import values as _values
 from pubdata.web.paging import Paging, paginate
 from pubdata.web.templating import local_time, render
 
@@ -54,42 +60,6 @@ VOCAB = {"roles": datasets.ROLE_LABELS, "grades": datasets.GRADE_LABELS, "kinds"
          "app_labels": APPLICATION.labels, "quality_labels": quality.QUALITY.labels,
          "dataset_labels": datasets.DATASET.labels, "decisions": DECISIONS, "valid_until": valid_until,
          "event_labels": EVENT_LABELS}
-
-
-def _s(form: FormData, key: str) -> str:
-    return str(form.get(key) or "").strip()
-
-
-def _int(form: FormData, key: str) -> int | None:
-    try:
-        return int(_s(form, key))
-    except ValueError:
-        return None
-
-
-def _date(form: FormData, key: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(_s(form, key))
-    except ValueError:
-        return None
-
-
-def _errors(exc: DomainError) -> dict[str, str]:
-    return {e.field: e.message for e in exc.errors} | {e.field.split(".")[0]: e.message for e in exc.errors}
-
-
-def _values(form: FormData) -> dict[str, Any]:
-    return {k: str(v) for k, v in form.items() if k != "csrf_token"}
-
-
-def _fail(exc: DomainError, db: Session) -> None:
-    db.rollback()
-    if isinstance(exc, NotFound):
-        raise exc
-
-
-def _orgs(db: Session, ids: set[int]) -> dict[int, str]:
-    return {o.id: o.name for o in db.scalars(select(Organisation).where(Organisation.id.in_(ids)))} if ids else {}
 
 
 def _is_operator(actor: Actor) -> bool:

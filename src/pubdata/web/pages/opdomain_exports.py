@@ -15,18 +15,21 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import UploadFile
 
 from pubdata.audit import Actor
 from pubdata.audit.service import history
 from pubdata.errors import DomainError, NotFound, ValidationFailed
-from pubdata.identity.models import Organisation
 from pubdata.ledger.canonical import canonical_bytes
 from pubdata.opdomain import exports
 from pubdata.opdomain.identifiers import mask_identifiers
 from pubdata.opdomain.models import ExportRequest, OpDataset, QueryRun
 from pubdata.operation.access import active_agreement, is_suspended
 from pubdata.web.deps import Db, csrf_protect, requires, requires_any
+from pubdata.web.forms import field_errors as _errors
+from pubdata.web.forms import integer as _int
+from pubdata.web.forms import org_names as _orgs
+from pubdata.web.forms import text as _s
 from pubdata.web.paging import Paging, paginate
 from pubdata.web.templating import render
 
@@ -35,29 +38,11 @@ OPERATE, REVIEW = exports.OPERATE, exports.REVIEW
 BADGES = {"submitted": "badge-pending", "approved": "badge-verified", "refused": "badge-rejected",
           "withdrawn": "badge-rejected"}
 EVENT_LABELS = {"request": "提交导出申请", "approve": "批准导出并签发发布清单", "refuse": "不予导出",
-                "withdraw": "撤回申请", "download": "下载已发布内容"}
+                "withdraw": "撤回申请", "download": "下载已发布内容", "review_download": "实施机构下载待审核内容审阅",
+                "approve_refused": "批准被拒绝（自动检查或协议状态不允许）"}
 #: How much of a text file the reviewer sees on the page (the file itself is never served before approval).
 PREVIEW_BYTES = 20_000
 VOCAB = {"labels": exports.EXPORT.labels, "kinds": exports.KINDS, "badges": BADGES, "event_labels": EVENT_LABELS}
-
-
-def _s(form: FormData, key: str) -> str:
-    return str(form.get(key) or "").strip()
-
-
-def _int(form: FormData, key: str) -> int | None:
-    try:
-        return int(_s(form, key))
-    except ValueError:
-        return None
-
-
-def _errors(exc: DomainError) -> dict[str, str]:
-    return {e.field: e.message for e in exc.errors}
-
-
-def _orgs(db: Session, ids: set[int]) -> dict[int, str]:
-    return {o.id: o.name for o in db.scalars(select(Organisation).where(Organisation.id.in_(ids)))} if ids else {}
 
 
 def _datasets(db: Session, ids: set[int]) -> dict[int, str]:
@@ -86,12 +71,13 @@ def export_list(request: Request, db: Db, paging: Paging, state: str = "",
 
 def _form(request: Request, db: Session, actor: Actor, *, values: dict[str, Any], errors: dict[str, str] | None = None,
           error: DomainError | None = None, status: int = 200) -> Response:
-    runs = exports.query_runs(db, actor=actor)
+    suspended = bool(actor.org_id and is_suspended(db, actor.org_id))
+    runs = [] if suspended else exports.query_runs(db, actor=actor)
     agreement = active_agreement(db, actor.org_id) if actor.org_id else None
     products = [p.get("name") for p in agreement.content.get("products", [])] if agreement else []
     return render(request, "opdomain_export_new.html", {
         "runs": runs, "datasets": _datasets(db, {r.dataset_id for r in runs}), "products": products,
-        "agreement": agreement, "suspended": bool(actor.org_id and is_suspended(db, actor.org_id)),
+        "agreement": agreement, "suspended": suspended,
         "values": values, "errors": errors or {}, "error": error, **VOCAB}, status_code=status)
 
 
@@ -114,12 +100,13 @@ async def create_export(request: Request, db: Db, actor: Actor = requires(OPERAT
     form = await request.form()
     kind = _s(form, "kind")
     upload = form.get("file")
-    data = await upload.read() if isinstance(upload, UploadFile) and upload.filename else None
+    named = upload if isinstance(upload, UploadFile) and upload.filename else None
 
     def work() -> Response:
         try:
             if kind == "file":
-                named = upload if isinstance(upload, UploadFile) else None
+                # Streamed in 1 MiB chunks; the store enforces its size limit as it writes.
+                data = exports.file_chunks(named.file) if named is not None else None
                 req = exports.request_file_export(db, actor=actor, data=data, filename=named and named.filename,
                                                   declared_type=named and named.content_type,
                                                   purpose=_s(form, "purpose"), product=_s(form, "product"))
@@ -189,7 +176,8 @@ async def export_action(export_id: int, request: Request, db: Db,
             raise ValidationFailed.single("action", "unknown_action", "未知的操作。")
         db.commit()
     except DomainError as exc:
-        db.rollback()
+        # Nothing has changed but a refused approval's audit event and refreshed findings: keep those.
+        db.commit()
         if isinstance(exc, NotFound):
             raise
         values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
@@ -208,7 +196,18 @@ def export_content(export_id: int, db: Db, actor: Actor = requires(OPERATE)) -> 
     db.commit()  # the download's audit event
     return Response(out.content, media_type=out.media_type, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(out.file_name)}",
-        "X-Content-SM3": out.export.content_digest, "X-Manifest-SM3": out.export.manifest_digest or ""})
+        "X-Content-SM3": out.export.content_digest, "X-Manifest-SM3": out.export.manifest_digest or "",
+        "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/opdomain/exports/{export_id}/review-content")
+def export_review_content(export_id: int, db: Db, actor: Actor = requires(REVIEW)) -> Response:
+    """The pending content for the reviewing agency (audited; served as an opaque attachment, never rendered)."""
+    out = exports.review_content(db, actor=actor, export_id=export_id)
+    db.commit()  # the access's audit event
+    return Response(out.content, media_type="application/octet-stream", headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(out.file_name)}",
+        "X-Content-SM3": out.export.content_digest, "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/opdomain/exports/{export_id}/manifest")

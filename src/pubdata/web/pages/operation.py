@@ -53,6 +53,12 @@ from pubdata.registry.models import Registration
 from pubdata.web.api.certificates import PayloadTooLarge
 from pubdata.web.api.files import content_disposition
 from pubdata.web.deps import Db, csrf_protect, public, requires, requires_any
+from pubdata.web.forms import abandon as _fail
+from pubdata.web.forms import date as _date
+from pubdata.web.forms import field_errors as _errors
+from pubdata.web.forms import integer as _int
+from pubdata.web.forms import org_names as _orgs
+from pubdata.web.forms import text as _s
 from pubdata.web.paging import PageRequest, Paging, paginate
 from pubdata.web.templating import render
 
@@ -134,28 +140,6 @@ def _download(request: Request, files: dict[str, StoredFile], digest: str) -> Re
         "Cache-Control": "private, no-store"})
 
 
-def _s(form: FormData, key: str) -> str:
-    return str(form.get(key) or "").strip()
-
-
-def _int(form: FormData, key: str) -> int | None:
-    try:
-        return int(_s(form, key))
-    except ValueError:
-        return None
-
-
-def _date(form: FormData, key: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(_s(form, key))
-    except ValueError:
-        return None
-
-
-def _errors(exc: DomainError) -> dict[str, str]:
-    return {e.field: e.message for e in exc.errors} | {e.field.split(".")[0]: e.message for e in exc.errors}
-
-
 def _products(form: FormData) -> list[dict[str, str]]:
     return [{"name": _s(form, f"product_name_{i}"), "category": _s(form, f"product_category_{i}"),
              "form": _s(form, f"product_form_{i}")} for i in range(PRODUCT_ROWS)]
@@ -178,21 +162,11 @@ def _registered(db: Session) -> list[Registration]:
                            .order_by(Registration.id)))
 
 
-def _orgs(db: Session, ids: set[int]) -> dict[int, str]:
-    return {o.id: o.name for o in db.scalars(select(Organisation).where(Organisation.id.in_(ids)))} if ids else {}
-
-
 def _notices(db: Session, actor: Actor, object_type: str | None = None,
              object_ids: list[int] | None = None) -> dict[str, Any]:
     """The written notices shown on a page: only those the caller's organisation received or issued."""
     found = notices.for_org(db, actor=actor, object_type=object_type, object_ids=object_ids)
     return {"notices": found, "notice_orgs": _orgs(db, {n.addressee_org_id for n in found})}
-
-
-def _fail(exc: DomainError, db: Session) -> None:
-    db.rollback()
-    if isinstance(exc, NotFound):
-        raise exc
 
 
 # -- workbench -------------------------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('entry_id', name=op.f('pk_catalog_text')),
     comment='目录条目的检索文本（规范化名称、标签、主体与简介）'
     )
+    with op.batch_alter_table('catalog_text', schema=None) as batch_op:
+        batch_op.create_index('ix_catalog_text_listed', ['status', 'registered_on', 'entry_id'], unique=False)
     op.execute("INSERT INTO catalog_text (entry_id, status, registered_on, name_text, tag_text, subject_text, "
                "search_text) SELECT id, status, registered_on, name_text, tag_text, subject_text, search_text "
                "FROM catalog_entry")
