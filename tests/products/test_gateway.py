@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from pubdata.errors import Conflict, NotAuthenticated, PermissionDenied, ValidationFailed
 from pubdata.objections.revocations import revoke_registration
+from pubdata.operation import measures
 from pubdata.products import gateway, metering, registration, subscriptions
 from pubdata.products.models import MeteredCall, Subscription
 from pubdata.registry import applications as reg_apps
@@ -75,6 +76,30 @@ def test_cancelled_subscription_is_refused(db_session, w):
     with pytest.raises(PermissionDenied) as exc:
         gateway.call(db_session, raw_key=key, product_number=p.number, idempotency_key="x", filters={})
     assert exc.value.code == "subscription_cancelled"
+    assert calls(db_session, sub.id) == 0
+
+
+def test_a_suspended_operators_product_is_not_served_until_the_suspension_is_lifted(db_session, w):
+    p = offered(db_session, w)
+    sub, key = subscribed(db_session, w, p)
+    measure = measures.suspend(db_session, actor=w.c.agency, agreement_id=w.agreement.id, facts="未按期整改数据安全问题")
+    with pytest.raises(Conflict) as exc:
+        gateway.call(db_session, raw_key=key, product_number=p.number, idempotency_key="s1", filters={})
+    assert exc.value.code == "operator_suspended"
+    assert calls(db_session, sub.id) == 0
+    measures.lift(db_session, actor=w.c.agency, measure_id=measure.id, note="整改完成，恢复权限")
+    gateway.call(db_session, raw_key=key, product_number=p.number, idempotency_key="s2", filters={})
+    assert calls(db_session, sub.id) == 1
+
+
+def test_a_product_of_a_terminated_authorization_is_not_served(db_session, w):
+    p = offered(db_session, w)
+    sub, key = subscribed(db_session, w, p)
+    measures.terminate(db_session, actor=w.c.agency, agreement_id=w.agreement.id, ground="security_incident",
+                       reason="发生重大数据安全事件")
+    with pytest.raises(Conflict) as exc:
+        gateway.call(db_session, raw_key=key, product_number=p.number, idempotency_key="t1", filters={})
+    assert exc.value.code == "authorization_ended"
     assert calls(db_session, sub.id) == 0
 
 

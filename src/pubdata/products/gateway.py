@@ -15,11 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from pubdata import clock
 from pubdata.errors import Conflict, NotAuthenticated, PermissionDenied, ValidationFailed
+from pubdata.operation.models import Agreement, OperationMeasure
+from pubdata.operation.workflow import EFFECTIVE_STATES
 from pubdata.products import sources
 from pubdata.products.metering import amount_for, meter
 from pubdata.products.models import Product, Subscription
@@ -30,11 +33,15 @@ MAX_PAGE_SIZE = 500
 MAX_KEY = 100
 
 
-#: Built once (the hot path): the subscription by its key digest, with its product and registration status.
+#: Built once (the hot path): the subscription by its key digest, with its product, the product's registration
+#: status, and whether the authorization it comes from is still in force and its operator not suspended (OPS-21).
 AUTH = (select(Subscription.id, Subscription.state, Subscription.charging_basis, Subscription.unit_price,
                Product.id, Product.number, Product.state, Product.form, Product.export_ids, Product.manifests,
-               Registration.status)
+               Registration.status, Agreement.state, Agreement.end_date,
+               exists().where(OperationMeasure.operator_org_id == Agreement.operator_org_id,
+                              OperationMeasure.kind == "suspension", OperationMeasure.state == "in_force"))
         .join(Product, Product.id == Subscription.product_id)
+        .join(Agreement, Agreement.id == Product.agreement_id)
         .outerjoin(Registration, Registration.id == Product.registration_id)
         .where(Subscription.key_hash == bindparam("key_hash")))
 
@@ -56,7 +63,8 @@ def authenticate(session: Session, raw_key: str | None, product_number: str) -> 
     row = session.connection().execute(AUTH, {"key_hash": hash_key(raw_key)}).first()
     if row is None:
         raise NotAuthenticated("接口密钥无效。", code="invalid_api_key")
-    sub_id, sub_state, basis, price, pid, number, p_state, form, export_ids, manifests, reg_status = row
+    (sub_id, sub_state, basis, price, pid, number, p_state, form, export_ids, manifests, reg_status,
+     agreement_state, agreement_end, suspended) = row
     if number != product_number:
         raise PermissionDenied("该密钥不是此产品的订阅密钥。", code="key_product_mismatch")
     if sub_state != "active":
@@ -64,6 +72,11 @@ def authenticate(session: Session, raw_key: str | None, product_number: str) -> 
     if reg_status in ("revoked", "cancelled"):
         raise Conflict(f"该产品的登记已{'撤销' if reg_status == 'revoked' else '注销'}，不能调用。",
                        code="registration_ended")
+    if agreement_state not in EFFECTIVE_STATES or agreement_end < clock.today():
+        raise Conflict("该产品所依据的授权运营协议已终止或期满，不再提供。", code="authorization_ended")
+    if suspended:
+        raise Conflict("该产品的运营机构授权运营平台使用权限已被暂停（第二十一条），暂停期间不提供。",
+                       code="operator_suspended")
     if reg_status != "registered" or p_state != "offered":
         raise Conflict("该产品目前未提供。", code="product_not_offered")
     if form != "api":

@@ -287,6 +287,31 @@ EXPORT_FILE_BODY: Json = {"requestBody": {"required": True, "content": {"multipa
                    "product": {"type": "string"}}}}}}}
 
 
+STAGING_BODY: Json = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}}}
+
+
+@router.get("/staging", summary="域内暂存区中待载入的 CSV / Parquet 文件（行业主管部门）")
+def list_staged(actor: Actor = requires(PROVIDE)) -> list[str]:
+    return datasets.staged_files()
+
+
+@router.post("/staging", status_code=201, openapi_extra=STAGING_BODY,
+             summary="上传 CSV 或 Parquet 源文件到域内暂存区，供载入数据集（行业主管部门）")
+async def stage_file(request: Request, db: Db, actor: Actor = requires(PROVIDE)) -> Json:
+    form = await request.form()
+    upload = form.get("file")
+    named = upload if isinstance(upload, UploadFile) and upload.filename else None
+
+    def work() -> Json:
+        name = datasets.stage_file(db, actor=actor, filename=named and named.filename,
+                                   chunks=exports.file_chunks(named.file) if named is not None else ())
+        db.commit()
+        return {"file": name, "columns": [{"name": n, "type": t} for n, t in datasets.describe_source(name)]}
+
+    return await run_in_threadpool(work)
+
+
 @router.get("/query-runs", summary="本单位受检查询的结果（披露控制后），可申请导出")
 def list_query_runs(db: Db, actor: Actor = requires(OPERATE)) -> list[Json]:
     return [_query_run(r) for r in exports.query_runs(db, actor=actor)]

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
 
 from pubdata import clock
 from pubdata.audit import Actor
@@ -23,7 +25,7 @@ from pubdata.audit.service import history
 from pubdata.db.base import utcnow
 from pubdata.errors import DomainError, NotFound, ValidationFailed
 from pubdata.identity.permissions import Permission
-from pubdata.opdomain import applications, datasets, grants, quality, queries
+from pubdata.opdomain import applications, datasets, exports, grants, quality, queries
 from pubdata.opdomain.applications import APPLICATION
 from pubdata.opdomain.models import DataApplication, DataGrant, OpDataset
 from pubdata.opdomain.schema import TableKind
@@ -161,6 +163,26 @@ def _table_specs(form: FormData) -> list[datasets.TableSpec]:
                                         key=_s(form, f"{p}key"), kind=_s(form, f"{p}kind") or TableKind.ENTITY.value,
                                         label=_s(form, f"{p}label"), columns=cols))
     return specs
+
+
+@router.post("/opdomain/staging", dependencies=[Depends(csrf_protect)])
+async def stage_source(request: Request, db: Db, actor: Actor = requires(PROVIDE)) -> Response:
+    form = await request.form()
+    upload = form.get("file")
+    named = upload if isinstance(upload, UploadFile) and upload.filename else None
+
+    def work() -> Response:
+        try:
+            name = datasets.stage_file(db, actor=actor, filename=named and named.filename,
+                                       chunks=exports.file_chunks(named.file) if named is not None else ())
+            db.commit()
+        except DomainError as exc:
+            _fail(exc, db)
+            return _dataset_form(request, db, [], {}, exc, exc.status)
+        return RedirectResponse(f"/opdomain/datasets/new?{urlencode({'sources': name, 'uploaded': name})}",
+                                status_code=303)
+
+    return await run_in_threadpool(work)
 
 
 @router.post("/opdomain/datasets/new", dependencies=[Depends(csrf_protect)])
