@@ -18,7 +18,7 @@ from tests.factories import PASSWORD
 from tests.operation.support import cast
 from tests.web.conftest import csrf_from, web_login
 
-CSV = "county_code,age,income\n620102,34,52000\n620103,41,61000\n".encode()
+CSV = b"county_code,age,income\n620102,34,52000\n620103,41,61000\n"
 
 
 def _chunks(data: bytes, size: int = 7) -> list[bytes]:
