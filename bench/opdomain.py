@@ -6,6 +6,10 @@
 * direct_s / checked_s — the same SQL run straight on the DuckDB connection and through DomainEngine.run
   (check + measurement columns + disclosure control), interleaved in one run, medians; target ratio ≤ 1.25.
   ratio_best compares the fastest run of each (less sensitive to other load on a shared machine).
+* through_run_query — the same SQL through the platform's own path (``queries.run_query``: grant, agreement and
+  suspension checks, the engine, the stored QueryRun and the audit event, committed), on a dataset loaded with
+  ``datasets.register_dataset`` from the generated file, next to the same SQL run directly on that dataset's
+  DuckDB connection; medians and ratio. Skipped with --no-platform.
 * peak_rss_mib — the benchmark process's peak resident memory (the data is generated in a child process
   so that generation does not count); duckdb_memory_mib — DuckDB's own accounting after the runs.
 
@@ -72,11 +76,69 @@ def _grant(dataset: Dataset) -> Grant:
     return Grant(dataset, cols, NOW + dt.timedelta(days=1))
 
 
+def _platform(source: Path, rounds: int) -> dict[str, object]:
+    """The queries through queries.run_query on a platform database (SQLite in a temporary directory)."""
+    import os
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="pubdata-bench-"))
+    os.environ["PUBDATA_VAR_DIR"] = str(tmp)
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.*
+    from sqlalchemy.orm import sessionmaker
+
+    from pubdata.db.testing import scratch_engine
+    from pubdata.opdomain import datasets, queries
+    from pubdata.opdomain.models import OpDataset
+    from tests.opdomain.platform_support import World, apply, spec, stage
+    from tests.operation.support import cast, signed_agreement
+
+    out: dict[str, object] = {}
+    with scratch_engine("") as db:
+        session = sessionmaker(db)()
+        c = cast(session)
+        agreement = signed_agreement(session, c, tmp)
+        t0 = time.perf_counter()
+        tables = [spec("population", stage(source, "population")), spec("region", stage(source, "region", "csv"))]
+        row = datasets.register_dataset(session, actor=c.industry, registration_id=agreement.content["resource_ids"][0],
+                                        code="bench-population", label="人口（合成）", tables=tables)
+        session.commit()
+        out["stage_and_load_s"] = round(time.perf_counter() - t0, 1)
+        wanted = {"population": ["city_code", "county_code", "gender", "age", "annual_income"]}
+        uses = {f"population.{col}": "统计分析" for col in wanted["population"]}
+        app = apply(session, c, World(agreement, row), columns=wanted, uses=uses)
+        from pubdata.opdomain import applications
+
+        grant = applications.decide(session, actor=c.industry, application_id=app.id, decision="approve")
+        assert grant is not None
+        session.commit()
+        raw = datasets.engine_for(session.get(OpDataset, row.id))._con.cursor()
+        for name, sql in QUERIES.items():
+            raw.execute(sql).fetchall()
+            queries.run_query(session, actor=c.operator, grant_id=grant.id, sql=sql)
+            session.commit()
+            direct, platform = [], []
+            for _ in range(rounds):
+                t0 = time.perf_counter()
+                raw.execute(sql).fetchall()
+                direct.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                queries.run_query(session, actor=c.operator, grant_id=grant.id, sql=sql)
+                session.commit()
+                platform.append(time.perf_counter() - t0)
+            d, p = statistics.median(direct), statistics.median(platform)
+            out[name] = {"direct_s": round(d, 4), "run_query_s": round(p, 4), "ratio": round(p / d, 3),
+                         "ratio_best": round(min(platform) / min(direct), 3)}
+        session.close()
+        datasets.close_engines()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--dir", default="/tmp/pubdata-bench")
+    parser.add_argument("--no-platform", dest="platform", action="store_false")
     args = parser.parse_args()
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -147,6 +209,8 @@ def main() -> None:
     mem = raw.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
     figures["duckdb_memory_mib"] = round((mem[0] or 0) / 2**20, 1) if mem else None
     engine.close()
+    if args.platform:
+        figures["through_run_query"] = _platform(path, args.rounds)
     figures["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     figures["threads"] = limits.threads
     print(json.dumps(figures, ensure_ascii=False, indent=2))

@@ -28,7 +28,7 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from pubdata.opdomain.identifiers import find_identifiers, scan_text
 from pubdata.opdomain.schema import DisclosureConfig
@@ -51,8 +51,9 @@ class Reason(StrEnum):
         }[self]
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):
+    """One shown cell: its value, or None with the reason it is hidden. A tuple: results have thousands."""
+
     value: Any
     reason: Reason | None = None
 
@@ -61,8 +62,7 @@ class Cell:
         return self.reason is not None
 
 
-@dataclass(frozen=True)
-class AggStats:
+class AggStats(NamedTuple):
     """Measured per row for one aggregate: contributing entities, and for magnitudes Σ|x| and max |x|."""
 
     #: Contributing entities; None for a sum measured without the exact count (then the bound applies).
@@ -74,8 +74,7 @@ class AggStats:
     rows: int | None = None
 
 
-@dataclass(frozen=True)
-class RawRow:
+class RawRow(NamedTuple):
     values: tuple[Any, ...]
     #: Entities in the row's group (``count(*)`` of the outermost SELECT).
     group_size: int
