@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
@@ -20,6 +19,7 @@ from pubdata.identity.permissions import Permission
 from pubdata.opdomain import applications, datasets, exports, grants, quality, queries
 from pubdata.opdomain.applications import APPLICATION
 from pubdata.opdomain.models import DataApplication, DataGrant, ExportRequest, OpDataset, QualityReport, QueryRun
+from pubdata.web.api.files import content_disposition
 from pubdata.web.api.schemas import PROBLEM_RESPONSES
 from pubdata.web.deps import Db, public, requires, requires_any
 
@@ -384,14 +384,22 @@ def export_manifest(export_id: int, db: Db, actor: Actor = requires_any(OPERATE,
     return jsonable_encoder(exports.signed_manifest(exports.get_released(db, export_id)))
 
 
+def export_download(out: Any, *, released: bool) -> Response:
+    """An export's content as an attachment, never rendered: released content with its type and manifest digest;
+    pending content (for the reviewing agency) as opaque bytes."""
+    headers = {"Content-Disposition": content_disposition(out.file_name),
+               "X-Content-SM3": out.export.content_digest, "X-Content-Type-Options": "nosniff"}
+    if released:
+        headers["X-Manifest-SM3"] = out.export.manifest_digest or ""
+    return Response(out.content, media_type=out.media_type if released else "application/octet-stream",
+                    headers=headers)
+
+
 @router.get("/exports/{export_id}/content", summary="下载已批准导出的内容（仅申请单位，附发布清单摘要）")
 def export_content(export_id: int, db: Db, actor: Actor = requires(OPERATE)) -> Response:
     out = exports.released_content(db, actor=actor, export_id=export_id)
     db.commit()  # the download's audit event
-    return Response(out.content, media_type=out.media_type, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(out.file_name)}",
-        "X-Content-SM3": out.export.content_digest, "X-Manifest-SM3": out.export.manifest_digest or "",
-        "X-Content-Type-Options": "nosniff"})
+    return export_download(out, released=True)
 
 
 @router.get("/exports/{export_id}/review-content",
@@ -399,9 +407,7 @@ def export_content(export_id: int, db: Db, actor: Actor = requires(OPERATE)) -> 
 def export_review_content(export_id: int, db: Db, actor: Actor = requires(REVIEW)) -> Response:
     out = exports.review_content(db, actor=actor, export_id=export_id)
     db.commit()  # the access's audit event
-    return Response(out.content, media_type="application/octet-stream", headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(out.file_name)}",
-        "X-Content-SM3": out.export.content_digest, "X-Content-Type-Options": "nosniff"})
+    return export_download(out, released=False)
 
 
 @router.post("/exports/manifests/verify", summary="核验导出发布清单的 SM2 签名（公开）")

@@ -25,6 +25,7 @@ from pubdata.opdomain import exports
 from pubdata.opdomain.identifiers import mask_identifiers
 from pubdata.opdomain.models import ExportRequest, OpDataset, QueryRun
 from pubdata.operation.access import active_agreement, is_suspended
+from pubdata.web.api.opdomain import export_download
 from pubdata.web.deps import Db, csrf_protect, requires, requires_any
 from pubdata.web.forms import field_errors as _errors
 from pubdata.web.forms import integer as _int
@@ -194,10 +195,7 @@ async def export_action(export_id: int, request: Request, db: Db,
 def export_content(export_id: int, db: Db, actor: Actor = requires(OPERATE)) -> Response:
     out = exports.released_content(db, actor=actor, export_id=export_id)
     db.commit()  # the download's audit event
-    return Response(out.content, media_type=out.media_type, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(out.file_name)}",
-        "X-Content-SM3": out.export.content_digest, "X-Manifest-SM3": out.export.manifest_digest or "",
-        "X-Content-Type-Options": "nosniff"})
+    return export_download(out, released=True)
 
 
 @router.get("/opdomain/exports/{export_id}/review-content")
@@ -205,9 +203,7 @@ def export_review_content(export_id: int, db: Db, actor: Actor = requires(REVIEW
     """The pending content for the reviewing agency (audited; served as an opaque attachment, never rendered)."""
     out = exports.review_content(db, actor=actor, export_id=export_id)
     db.commit()  # the access's audit event
-    return Response(out.content, media_type="application/octet-stream", headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(out.file_name)}",
-        "X-Content-SM3": out.export.content_digest, "X-Content-Type-Options": "nosniff"})
+    return export_download(out, released=False)
 
 
 @router.get("/opdomain/exports/{export_id}/manifest")
