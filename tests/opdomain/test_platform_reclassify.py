@@ -9,7 +9,7 @@ import pytest
 
 from pubdata.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from pubdata.identity.roles import Role
-from pubdata.opdomain import datasets, queries
+from pubdata.opdomain import applications, datasets, queries
 from pubdata.opdomain.models import DataApplication, DataGrant, OpDataset
 from pubdata.opdomain.schema import Grade
 from pubdata.opdomain.schema import Role as ColumnRole
@@ -59,6 +59,21 @@ def test_grading_a_granted_column_core_removes_it_from_every_grant(db_session, c
                           sql="SELECT county_code, sum(annual_income) AS s FROM population GROUP BY county_code")
     assert e.value.code == "column_not_granted"
     queries.run_query(db_session, actor=c.operator, grant_id=grant.id, sql=BY_AGE)  # the rest still works
+
+
+def test_a_column_graded_core_after_the_application_cannot_be_approved_but_the_rest_can(db_session, c,
+                                                                                      tmp: Path) -> None:
+    w = world(db_session, c, tmp)
+    app = apply(db_session, c, w)
+    reclassify(db_session, c, w.dataset.id, column="annual_income", role="sensitive", grade="core")
+    with pytest.raises(ValidationFailed) as e:
+        applications.decide(db_session, actor=c.industry, application_id=app.id, decision="approve")
+    assert [(x.field, x.code) for x in e.value.errors] == [("population.annual_income", "core_data")]
+    assert db_session.get(DataApplication, app.id).state == "submitted"  # type: ignore[union-attr]
+    rest = {t: [col for col in cols if col != "annual_income"] for t, cols in app.requested.items()}
+    grant = applications.decide(db_session, actor=c.industry, application_id=app.id, decision="approve_part",
+                                columns=rest)
+    assert grant is not None and "annual_income" not in grant.columns["population"]
 
 
 @pytest.mark.parametrize(("change", "field", "code"), [

@@ -165,6 +165,10 @@ def decide(session: Session, *, actor: Actor, application_id: int, decision: str
         granted = requested if decision == "approve" else _columns(columns or {})
         if decision == "approve_part" and not _proper_subset(granted, requested):
             raise ValidationFailed.single("columns", "not_subset", "部分批准的列须是申请列的真子集且不能为空。")
+        # The classification may have changed since the application was made (a column graded 核心 since).
+        if problems := grant_problems(datasets.dataset_of(ds), granted):
+            raise ValidationFailed(problems, detail="申请提交后数据分类分级已调整，以下列不能授权；"
+                                                    "请部分批准或不予批准。")
     app.state = new_state
     app.decision_note = note.strip() or None
     app.decided_by_org_id = actor.org_id
