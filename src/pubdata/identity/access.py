@@ -37,7 +37,8 @@ def require(actor: Actor, permission: Permission) -> None:
         )
 
 
-def require_same_org(actor: Actor, org_id: int) -> None:
-    """Object-level check: a user acts only on its own organisation's objects."""
+def require_same_org(actor: Actor, org_id: int | None, message: str = "只能操作本单位的数据。",
+                     code: str = "other_organisation") -> None:
+    """Object-level check: a user acts only on its own organisation's objects (a context may say which)."""
     if actor.kind != "system" and actor.org_id != org_id:
-        raise PermissionDenied("只能操作本单位的数据。", code="other_organisation")
+        raise PermissionDenied(message, code=code)

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from pubdata.audit import Actor
 from pubdata.errors import FieldError, PermissionDenied, ValidationFailed
-from pubdata.identity.access import require
+from pubdata.identity.access import require, require_same_org
 from pubdata.identity.permissions import Permission
 from pubdata.operation.models import Agreement
-from pubdata.products.common import check_version, event, get, move, parse_money, require_org, year_bounds
+from pubdata.products.common import check_version, event, get, move, parse_money, year_bounds
 from pubdata.products.metering import usage
 from pubdata.products.models import CostEntry, Product, SharingRule, Subscription
 from pubdata.products.products import get_product
@@ -43,7 +43,7 @@ def record_cost(session: Session, *, actor: Actor, product_id: int, year: object
                 note: str = "") -> CostEntry:
     require(actor, Permission.OPERATION_OPERATE)
     product = get_product(session, product_id)
-    require_org(actor, product.owner_org_id, "只能记录本单位产品的成本。", "not_owner")
+    require_same_org(actor, product.owner_org_id, "只能记录本单位产品的成本。", "not_owner")
     errors: list[FieldError] = []
     y = _year(year, errors)
     if category not in COST_CATEGORIES:
@@ -67,7 +67,8 @@ def void_cost(session: Session, *, actor: Actor, cost_id: int, reason: str, vers
     """A wrong entry is voided with a reason, never deleted."""
     require(actor, Permission.OPERATION_OPERATE)
     row = get(session, CostEntry, cost_id, "成本记录")
-    require_org(actor, get_product(session, row.product_id).owner_org_id, "只能作废本单位产品的成本。", "not_owner")
+    owner = get_product(session, row.product_id).owner_org_id
+    require_same_org(actor, owner, "只能作废本单位产品的成本。", "not_owner")
     check_version(row, version)
     if not (reason or "").strip():
         raise ValidationFailed.single("reason", "required", "请填写作废理由。")

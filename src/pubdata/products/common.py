@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from pubdata.audit import Actor, record
-from pubdata.errors import FieldError, PermissionDenied
+from pubdata.errors import FieldError
 from pubdata.operation.common import check_version, get  # noqa: F401  (one lookup and locking rule)
 from pubdata.workflow import StateMachine
 
@@ -29,11 +29,6 @@ def event(session: Session, actor: Actor, subject: str, action: str, obj: Any, b
     changes = {"state": [before, obj.state]} if before != getattr(obj, "state", before) else {}
     record(session, actor=actor, tag=f"products:{subject}:{action}", object_type=f"product_{subject}"
            if subject != "product" else "product", object_id=obj.id, changes=changes, data=dict(data or {}))
-
-
-def require_org(actor: Actor, org_id: int | None, message: str, code: str) -> None:
-    if actor.kind != "system" and actor.org_id != org_id:
-        raise PermissionDenied(message, code=code)
 
 
 def parse_money(value: Any, field: str, label: str, errors: list[FieldError], *, required: bool = True) -> int | None:

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 from pubdata import clock
 from pubdata.audit import Actor
 from pubdata.errors import Conflict, FieldError, ValidationFailed
-from pubdata.identity.access import require
+from pubdata.identity.access import require, require_same_org
 from pubdata.identity.permissions import Permission
 from pubdata.operation.access import require_not_suspended
-from pubdata.products.common import check_version, event, get, move, parse_money, require_org
+from pubdata.products.common import check_version, event, get, move, parse_money
 from pubdata.products.models import Offer, Product
 from pubdata.products.pricing import check_price
 from pubdata.products.products import get_product
@@ -53,7 +53,7 @@ def offer_product(session: Session, *, actor: Actor, product_id: int, mode: str,
     require(actor, Permission.OPERATION_OPERATE)
     require_not_suspended(session, actor.org_id)
     product = get_product(session, product_id)
-    require_org(actor, product.owner_org_id, "只能提供本单位的产品。", "not_owner")
+    require_same_org(actor, product.owner_org_id, "只能提供本单位的产品。", "not_owner")
     check_version(product, version)
     require_registered(session, product)
     conditions = (conditions or "").strip()
@@ -81,7 +81,7 @@ def reprice(session: Session, *, actor: Actor, offer_id: int, unit_price: object
     require_not_suspended(session, actor.org_id)
     offer = get(session, Offer, offer_id, "产品提供")
     product = get_product(session, offer.product_id)
-    require_org(actor, product.owner_org_id, "只能为本单位的产品定价。", "not_owner")
+    require_same_org(actor, product.owner_org_id, "只能为本单位的产品定价。", "not_owner")
     check_version(offer, version)
     errors: list[FieldError] = []
     amount = parse_money(unit_price, "unit_price", "单价", errors)
@@ -104,7 +104,7 @@ def withdraw(session: Session, *, actor: Actor, offer_id: int, version: int | No
     require(actor, Permission.OPERATION_OPERATE)
     offer = get(session, Offer, offer_id, "产品提供")
     product = get_product(session, offer.product_id)
-    require_org(actor, product.owner_org_id, "只能管理本单位的产品。", "not_owner")
+    require_same_org(actor, product.owner_org_id, "只能管理本单位的产品。", "not_owner")
     check_version(offer, version)
     before, _ = move(OFFER, offer, "withdraw")
     event(session, actor, "offer", "withdrawn", offer, before)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from pubdata import clock
 from pubdata.audit import Actor
 from pubdata.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
-from pubdata.identity.access import require
+from pubdata.identity.access import require, require_same_org
 from pubdata.identity.permissions import Permission
 from pubdata.operation.access import require_active_agreement, require_not_suspended
 from pubdata.operation.models import Agreement
@@ -158,11 +158,11 @@ def _obtained(session: Session, org_id: int | None, product_id: int) -> bool:
 
 
 def retire(session: Session, *, actor: Actor, product_id: int, version: int | None = None) -> Product:
-    from pubdata.products.common import check_version, move, require_org
+    from pubdata.products.common import check_version, move
 
     require(actor, Permission.OPERATION_OPERATE)
     product = get_product(session, product_id)
-    require_org(actor, product.owner_org_id, "只能管理本单位的产品。", "not_owner")
+    require_same_org(actor, product.owner_org_id, "只能管理本单位的产品。", "not_owner")
     check_version(product, version)
     before, _ = move(PRODUCT, product, "retire")
     event(session, actor, "product", "retired", product, before)

@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from pubdata.audit import Actor
 from pubdata.errors import Conflict
-from pubdata.identity.access import require
+from pubdata.identity.access import require, require_same_org
 from pubdata.identity.permissions import Permission
 from pubdata.operation.access import require_not_suspended
 from pubdata.operation.models import Agreement
-from pubdata.products.common import check_version, event, get, move, require_org
+from pubdata.products.common import check_version, event, get, move
 from pubdata.products.models import Product
 from pubdata.products.products import get_product
 from pubdata.products.workflow import PRODUCT
@@ -68,7 +68,7 @@ def start_registration(session: Session, *, actor: Actor, product_id: int, versi
     require(actor, Permission.OPERATION_OPERATE)
     require_not_suspended(session, actor.org_id)
     product = get_product(session, product_id)
-    require_org(actor, product.owner_org_id, "只能登记本单位的产品。", "not_owner")
+    require_same_org(actor, product.owner_org_id, "只能登记本单位的产品。", "not_owner")
     check_version(product, version)
     PRODUCT.next_state(product.state, "register")  # refuse before creating anything
     app = applications.create_application(session, actor=actor, kind="first", content=prefill(session, product),

@@ -1,15 +1,20 @@
-"""Reading posted HTML forms and reporting their errors, one way for every page module."""
+"""Reading posted HTML forms, storing the files they carry, and reporting their errors — one way for every page
+module."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
+from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
-from pubdata.errors import DomainError, NotFound
+from pubdata.audit import Actor
+from pubdata.errors import DomainError, FieldError, NotFound
+from pubdata.files.service import store_upload
 from pubdata.identity.models import Organisation
 
 
@@ -56,3 +61,24 @@ def abandon(exc: DomainError, db: Session) -> None:
 
 def org_names(db: Session, ids: set[int]) -> dict[int, str]:
     return {o.id: o.name for o in db.scalars(select(Organisation).where(Organisation.id.in_(ids)))} if ids else {}
+
+
+def store_files(request: Request, db: Session, actor: Actor, uploads: Sequence[UploadFile],
+                field: str) -> tuple[list[str], list[FieldError]]:
+    """Store each posted file in the attachment store and commit it on its own, so a later refusal (of a file or
+    of the step the files came with) never loses what was already uploaded; refused files are reported at
+    ``field`` by name and stored nowhere. Returns the SM3 digests stored."""
+    digests: list[str] = []
+    errors: list[FieldError] = []
+    for upload in uploads:
+        try:
+            stored = store_upload(db, actor=actor, stream=upload.file, filename=upload.filename,
+                                  declared_type=upload.content_type, settings=request.app.state.settings,
+                                  field=field)
+            db.commit()
+            digests.append(stored.digest)
+        except DomainError as exc:
+            db.rollback()
+            errors += [FieldError(field, e.code, f"“{upload.filename}”：{e.message}")
+                       for e in exc.errors or [FieldError(field, exc.code, exc.detail)]]
+    return digests, errors

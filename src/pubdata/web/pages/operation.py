@@ -22,7 +22,6 @@ from pubdata.audit import Actor
 from pubdata.audit.service import history
 from pubdata.errors import DomainError, FieldError, NotFound, ValidationFailed
 from pubdata.files.models import StoredFile
-from pubdata.files.service import store_upload
 from pubdata.files.store import BlobStore
 from pubdata.identity.models import Organisation
 from pubdata.identity.permissions import Permission
@@ -58,6 +57,7 @@ from pubdata.web.forms import date as _date
 from pubdata.web.forms import field_errors as _errors
 from pubdata.web.forms import integer as _int
 from pubdata.web.forms import org_names as _orgs
+from pubdata.web.forms import store_files
 from pubdata.web.forms import text as _s
 from pubdata.web.paging import PageRequest, Paging, paginate
 from pubdata.web.templating import render
@@ -84,26 +84,12 @@ def _bounded_upload(request: Request) -> None:
 
 def _store_attachments(request: Request, db: Session, actor: Actor,
                        form: FormData) -> tuple[list[str], list[FieldError]]:
-    """Store every chosen file (as the applicant form does); refused files are reported at the field, stored nowhere.
-    The services then check each SM3 digest was uploaded by the actor's organisation."""
+    """Store every chosen file; refused files are reported at the field, stored nowhere. The services then check
+    each SM3 digest was uploaded by the actor's organisation."""
     chosen = [v for v in form.getlist(ATTACHMENTS) if isinstance(v, UploadFile) and v.filename]
     if len(chosen) > MAX_FILES_PER_POST:
         return [], [FieldError(ATTACHMENTS, "too_many_files", f"一次最多上传 {MAX_FILES_PER_POST} 个附件。")]
-    digests: list[str] = []
-    errors: list[FieldError] = []
-    for i, upload in enumerate(chosen):
-        try:
-            row = store_upload(db, actor=actor, stream=upload.file, filename=upload.filename,
-                               declared_type=upload.content_type, settings=request.app.state.settings,
-                               field=f"{ATTACHMENTS}.{i}")
-        except DomainError as exc:
-            errors += [FieldError(ATTACHMENTS, e.code, f"{upload.filename}：{e.message}") for e in exc.errors] or [
-                FieldError(ATTACHMENTS, exc.code, f"{upload.filename}：{exc.detail}")]
-            continue
-        digests.append(row.digest)
-    if chosen:
-        db.commit()  # the files are kept whatever happens to the step they were sent with
-    return digests, errors
+    return store_files(request, db, actor, chosen, ATTACHMENTS)
 
 
 def _file_rows(db: Session, pairs: list[tuple[list[str], int | None]]) -> dict[str, StoredFile]:

@@ -15,7 +15,7 @@ from pubdata.audit import Actor
 from pubdata.certificates.announcements import KINDS as ANNOUNCEMENT_KINDS
 from pubdata.certificates.status import LABELS as CERTIFICATE_STATUS
 from pubdata.errors import DomainError, FieldError, NotFound, ValidationFailed
-from pubdata.files.service import get_file_meta, store_upload
+from pubdata.files.service import get_file_meta
 from pubdata.files.store import human_size
 from pubdata.identity.permissions import Permission
 from pubdata.ledger import checkpoints as cps
@@ -24,6 +24,7 @@ from pubdata.objections.models import Objection
 from pubdata.registry import public_views as views
 from pubdata.registry import vocab
 from pubdata.web.deps import Db, csrf_protect, public, requires
+from pubdata.web.forms import store_files
 from pubdata.web.pages.public_certificates import LengthRequired
 from pubdata.web.paging import Paging, paginate
 from pubdata.web.templating import render
@@ -166,25 +167,6 @@ def _normalised(errors: Sequence[FieldError]) -> list[FieldError]:
     return [FieldError(_form_field(e.field), e.code, e.message) for e in errors]
 
 
-def _store_uploads(request: Request, db: Db, actor: Actor,
-                   uploads: Sequence[UploadFile]) -> tuple[list[str], list[FieldError]]:
-    """Each file is stored and committed on its own, so a later refusal never loses what was already uploaded."""
-    digests: list[str] = []
-    errors: list[FieldError] = []
-    for upload in uploads:
-        try:
-            stored = store_upload(db, actor=actor, stream=upload.file, filename=upload.filename,
-                                  declared_type=upload.content_type, settings=request.app.state.settings,
-                                  field="evidence")
-            db.commit()
-            digests.append(stored.digest)
-        except DomainError as exc:
-            db.rollback()
-            errors += [FieldError("evidence", e.code, f"“{upload.filename}”：{e.message}")
-                       for e in exc.errors or [FieldError("evidence", exc.code, exc.detail)]]
-    return digests, errors
-
-
 def _length_errors(values: dict[str, str], evidence: Sequence[str]) -> list[FieldError]:
     errors = [FieldError(f, "too_long", f"内容过长（不超过 {n} 字）。")
               for f, n in MAX_TEXT.items() if len(values[f]) > n]
@@ -206,7 +188,7 @@ async def raise_objection(request: Request, db: Db, actor: Actor = requires(Perm
     if len(uploads) > MAX_EVIDENCE_FILES:
         errors = [FieldError("evidence", "too_many_files", f"每次最多上传 {MAX_EVIDENCE_FILES} 个文件。")]
         return _form(request, db, actor, target, values=values, evidence=kept, errors=errors, status_code=422)
-    stored, errors = _store_uploads(request, db, actor, uploads)
+    stored, errors = store_files(request, db, actor, uploads, "evidence")
     evidence = list(dict.fromkeys([*kept, *stored]))
     errors += _length_errors(values, evidence)
     if errors:
