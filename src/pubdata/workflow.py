@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from pubdata.errors import Conflict
 
@@ -27,6 +28,12 @@ class StateMachine:
             raise IllegalTransition(
                 f"{self.name}：当前状态“{self.labels.get(state, state)}”下不能执行“{self.labels.get(action, action)}”。"
             ) from None
+
+    def move(self, obj: Any, action: str) -> tuple[str, str]:
+        """Move ``obj.state`` by ``action``; returns (before, after) for the audit event."""
+        before = obj.state
+        obj.state = self.next_state(before, action)
+        return before, obj.state
 
     def allowed_actions(self, state: str) -> list[str]:
         return [a for (s, a) in self.transitions if s == state]

@@ -187,11 +187,10 @@ def test_services_refuse_illegal_moves(db_session, w):
     assert exc.value.code == "illegal_transition"
     with pytest.raises(Conflict) as exc:  # a price cap superseded twice
         cap = pricing.cap_in_force(db_session, p2.id, "per_call")
-        from pubdata.products.common import move
         from pubdata.products.workflow import RECORD
 
-        move(RECORD, cap, "supersede")
-        move(RECORD, cap, "supersede")
+        RECORD.move(cap, "supersede")
+        RECORD.move(cap, "supersede")
     assert exc.value.code == "illegal_transition"
 
 

@@ -20,7 +20,7 @@ from pubdata.errors import FieldError, PermissionDenied, ValidationFailed
 from pubdata.identity.access import require, require_same_org
 from pubdata.identity.permissions import Permission
 from pubdata.operation.models import Agreement
-from pubdata.products.common import check_version, event, get, move, parse_money, year_bounds
+from pubdata.products.common import check_version, event, get, parse_money, year_bounds
 from pubdata.products.metering import usage
 from pubdata.products.models import CostEntry, Product, SharingRule, Subscription
 from pubdata.products.products import get_product
@@ -72,7 +72,7 @@ def void_cost(session: Session, *, actor: Actor, cost_id: int, reason: str, vers
     check_version(row, version)
     if not (reason or "").strip():
         raise ValidationFailed.single("reason", "required", "请填写作废理由。")
-    before, _ = move(COST, row, "void")
+    before, _ = COST.move(row, "void")
     row.void_reason = reason.strip()
     event(session, actor, "cost", "voided", row, before, {"reason": row.void_reason})
     return row
@@ -113,7 +113,7 @@ def record_sharing_rule(session: Session, *, actor: Actor, agreement_id: int, ba
         raise ValidationFailed(errors)
     previous = sharing_rule(session, agreement_id)
     if previous is not None:
-        before, _ = move(RECORD, previous, "supersede")
+        before, _ = RECORD.move(previous, "supersede")
         event(session, actor, "sharing_rule", "superseded", previous, before)
     row = SharingRule(agreement_id=agreement_id, basis=basis, agency_percent=bp, clause=clause[:4000],
                       recorded_by_org_id=actor.org_id, state="in_force")

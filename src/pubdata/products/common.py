@@ -12,16 +12,9 @@ from sqlalchemy.orm import Session
 from pubdata.audit import Actor, record
 from pubdata.errors import FieldError
 from pubdata.operation.common import check_version, get  # noqa: F401  (one lookup and locking rule)
-from pubdata.workflow import StateMachine
 
 #: Larger than any plausible price or revenue (10^13 fen = 1000 亿元), small enough for every backend.
 MAX_FEN = 10**13
-
-
-def move(machine: StateMachine, obj: Any, action: str) -> tuple[str, str]:
-    before = obj.state
-    obj.state = machine.next_state(before, action)
-    return before, obj.state
 
 
 def event(session: Session, actor: Actor, subject: str, action: str, obj: Any, before: str | None = None,

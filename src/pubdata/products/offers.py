@@ -13,7 +13,7 @@ from pubdata.errors import Conflict, FieldError, ValidationFailed
 from pubdata.identity.access import require, require_same_org
 from pubdata.identity.permissions import Permission
 from pubdata.operation.access import require_not_suspended
-from pubdata.products.common import check_version, event, get, move, parse_money
+from pubdata.products.common import check_version, event, get, parse_money
 from pubdata.products.models import Offer, Product
 from pubdata.products.pricing import check_price
 from pubdata.products.products import get_product
@@ -62,7 +62,7 @@ def offer_product(session: Session, *, actor: Actor, product_id: int, mode: str,
         raise ValidationFailed(errors)
     if mode == "trade":
         check_price(session, product, charging_basis, amount)
-    before, _ = move(PRODUCT, product, "offer")
+    before, _ = PRODUCT.move(product, "offer")
     if product.delivered_on is None:
         product.delivered_on = clock.today()
     offer = Offer(product_id=product.id, mode=mode, charging_basis=charging_basis, unit_price=amount,
@@ -94,7 +94,7 @@ def reprice(session: Session, *, actor: Actor, offer_id: int, unit_price: object
                                           "公益提供的产品应有条件无偿使用，不能收费（第二十九条）。")
     else:
         check_price(session, product, offer.charging_basis, amount)
-    before, _ = move(OFFER, offer, "reprice")
+    before, _ = OFFER.move(offer, "reprice")
     old, offer.unit_price = offer.unit_price, amount
     event(session, actor, "offer", "repriced", offer, before, {"unit_price": [old, amount]})
     return offer
@@ -106,9 +106,9 @@ def withdraw(session: Session, *, actor: Actor, offer_id: int, version: int | No
     product = get_product(session, offer.product_id)
     require_same_org(actor, product.owner_org_id, "只能管理本单位的产品。", "not_owner")
     check_version(offer, version)
-    before, _ = move(OFFER, offer, "withdraw")
+    before, _ = OFFER.move(offer, "withdraw")
     event(session, actor, "offer", "withdrawn", offer, before)
-    p_before, _ = move(PRODUCT, product, "withdraw_offer")
+    p_before, _ = PRODUCT.move(product, "withdraw_offer")
     event(session, actor, "product", "offer_withdrawn", product, p_before, {"offer_id": offer.id})
     return offer
 
@@ -116,7 +116,7 @@ def withdraw(session: Session, *, actor: Actor, offer_id: int, version: int | No
 def end_offers(session: Session, actor: Actor, product: Product) -> None:
     """The registration ended: whatever was offered is withdrawn (the product follows in ``sync``)."""
     for offer in session.scalars(select(Offer).where(Offer.product_id == product.id, Offer.state == "active")):
-        before, _ = move(OFFER, offer, "withdraw")
+        before, _ = OFFER.move(offer, "withdraw")
         event(session, actor, "offer", "withdrawn", offer, before, {"reason": "registration_ended"})
 
 

@@ -20,7 +20,7 @@ from pubdata.errors import Conflict, FieldError, PermissionDenied, ValidationFai
 from pubdata.identity.access import require
 from pubdata.identity.permissions import Permission
 from pubdata.operation.models import Agreement
-from pubdata.products.common import event, get, move, parse_money, yuan
+from pubdata.products.common import event, get, parse_money, yuan
 from pubdata.products.models import Offer, PeriodClosing, PriceCap, Product, RevenueLimit
 from pubdata.products.products import get_product
 from pubdata.products.workflow import BASES, OFFER, PAID_BASES, RECORD
@@ -76,7 +76,7 @@ def set_price_cap(session: Session, *, actor: Actor, product_id: int, charging_b
     assert amount is not None
     previous = cap_in_force(session, product.id, charging_basis)
     if previous is not None:
-        before, _ = move(RECORD, previous, "supersede")
+        before, _ = RECORD.move(previous, "supersede")
         event(session, actor, "price_cap", "superseded", previous, before)
     row = PriceCap(product_id=product.id, charging_basis=charging_basis, cap=amount, decision_ref=ref,
                    set_by_org_id=actor.org_id, state="in_force")
@@ -89,7 +89,7 @@ def set_price_cap(session: Session, *, actor: Actor, product_id: int, charging_b
                                                      Offer.charging_basis == charging_basis)):
         if offer.unit_price > amount:
             old = offer.unit_price
-            before, _ = move(OFFER, offer, "reprice")
+            before, _ = OFFER.move(offer, "reprice")
             offer.unit_price = amount
             event(session, actor, "offer", "capped", offer, before, {"unit_price": [old, amount]})
     return row
@@ -122,7 +122,7 @@ def record_revenue_limit(session: Session, *, actor: Actor, agreement_id: int, y
         raise Conflict(f"{year} 年度已结转，不能再修改其最高准许收入。", code="period_closed")
     previous = limit_in_force(session, agreement_id, year)
     if previous is not None:
-        before, _ = move(RECORD, previous, "supersede")
+        before, _ = RECORD.move(previous, "supersede")
         event(session, actor, "revenue_limit", "superseded", previous, before)
     row = RevenueLimit(agreement_id=agreement_id, year=int(year), max_revenue=amount or 0,
                        price_authority=price_authority.strip(), price_authority_ref=price_authority_ref.strip(),

@@ -158,13 +158,13 @@ def _obtained(session: Session, org_id: int | None, product_id: int) -> bool:
 
 
 def retire(session: Session, *, actor: Actor, product_id: int, version: int | None = None) -> Product:
-    from pubdata.products.common import check_version, move
+    from pubdata.products.common import check_version
 
     require(actor, Permission.OPERATION_OPERATE)
     product = get_product(session, product_id)
     require_same_org(actor, product.owner_org_id, "只能管理本单位的产品。", "not_owner")
     check_version(product, version)
-    before, _ = move(PRODUCT, product, "retire")
+    before, _ = PRODUCT.move(product, "retire")
     event(session, actor, "product", "retired", product, before)
     return product
 

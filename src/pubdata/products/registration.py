@@ -18,7 +18,7 @@ from pubdata.identity.access import require, require_same_org
 from pubdata.identity.permissions import Permission
 from pubdata.operation.access import require_not_suspended
 from pubdata.operation.models import Agreement
-from pubdata.products.common import check_version, event, get, move
+from pubdata.products.common import check_version, event, get
 from pubdata.products.models import Product
 from pubdata.products.products import get_product
 from pubdata.products.workflow import PRODUCT
@@ -73,7 +73,7 @@ def start_registration(session: Session, *, actor: Actor, product_id: int, versi
     PRODUCT.next_state(product.state, "register")  # refuse before creating anything
     app = applications.create_application(session, actor=actor, kind="first", content=prefill(session, product),
                                           subject_org_id=product.owner_org_id)
-    before, _ = move(PRODUCT, product, "register")
+    before, _ = PRODUCT.move(product, "register")
     product.application_id = app.id
     product.registration_id = app.registration_id
     event(session, actor, "product", "registration_started", product, before,
@@ -96,7 +96,7 @@ def sync(session: Session, product: Product, *, actor: Actor | None = None) -> P
         action = "registration_ended"
     if action is None:
         return product
-    before, _ = move(PRODUCT, product, action)
+    before, _ = PRODUCT.move(product, action)
     data: dict[str, Any] = {"registration_id": product.registration_id,
                             "registration_status": reg.status if reg else None,
                             "registration_code": reg.code if reg else None}

@@ -14,7 +14,7 @@ from pubdata.crypto import sm3
 from pubdata.errors import FieldError, PermissionDenied, ValidationFailed
 from pubdata.identity.access import require
 from pubdata.identity.permissions import Permission
-from pubdata.products.common import check_version, event, get, move
+from pubdata.products.common import check_version, event, get
 from pubdata.products.models import Subscription
 from pubdata.products.offers import require_offered
 from pubdata.products.products import get_product
@@ -78,7 +78,7 @@ def cancel(session: Session, *, actor: Actor, subscription_id: int, version: int
     require(actor, Permission.PRODUCT_SUBSCRIBE)
     sub = _own(session, actor, subscription_id)
     check_version(sub, version)
-    before, _ = move(SUBSCRIPTION, sub, "cancel")
+    before, _ = SUBSCRIPTION.move(sub, "cancel")
     sub.cancelled_at = dt.datetime.now(dt.UTC)
     event(session, actor, "subscription", "cancelled", sub, before)
     return sub
@@ -90,7 +90,7 @@ def rotate_key(session: Session, *, actor: Actor, subscription_id: int,
     require(actor, Permission.PRODUCT_SUBSCRIBE)
     sub = _own(session, actor, subscription_id)
     check_version(sub, version)
-    before, _ = move(SUBSCRIPTION, sub, "rotate_key")
+    before, _ = SUBSCRIPTION.move(sub, "rotate_key")
     raw = new_key()
     sub.key_hash, sub.key_prefix = hash_key(raw), raw[:12]
     session.flush()

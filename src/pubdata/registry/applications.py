@@ -66,9 +66,7 @@ def _check_version(app: Application, version: int | None) -> None:
 
 
 def _move(app: Application, action: str) -> tuple[str, str]:
-    before = app.state
-    app.state = MACHINES[Kind(app.kind)].next_state(before, action)
-    return before, app.state
+    return MACHINES[Kind(app.kind)].move(app, action)
 
 
 def _event(session: Session, actor: Actor, app: Application, action: str, before: str,
