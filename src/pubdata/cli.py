@@ -63,6 +63,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="监听地址"),
     port: int = typer.Option(8000, help="监听端口"),
     migrate_first: bool = typer.Option(False, "--migrate", help="启动前自动迁移数据库"),
+    workers: int = typer.Option(1, min=1, max=64, help="工作进程数（生产环境宜与 CPU 核数相同）"),
 ) -> None:
     """启动 Web 服务。数据库未迁移时拒绝启动（或加 --migrate 先迁移）。"""
     import uvicorn
@@ -75,9 +76,9 @@ def serve(
             f"数据库未迁移（当前 {migrate.current_revision(engine) or '空'}，需要 {migrate.head_revision()}）。"
             "请先运行 pubdata db upgrade，或使用 pubdata serve --migrate。"
         )
-    from pubdata.web.app import create_app
-
-    uvicorn.run(create_app(), host=host, port=port, proxy_headers=False, log_level="info")
+    # An import string, so that each worker process builds its own application (engine, pools, caches).
+    uvicorn.run("pubdata.web.app:create_app", factory=True, workers=workers, host=host, port=port,
+                proxy_headers=False, log_level="info")
 
 
 @app.command()

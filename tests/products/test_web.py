@@ -20,7 +20,7 @@ def test_public_disclosure_page_needs_no_login_and_shows_prices_and_usage(db_ses
     _, key = subscribed(db_session, w, p)
     db_session.commit()
     r = client.get(f"/api/v1/gateway/{p.number}/rows", headers={"X-API-Key": key, "Idempotency-Key": "a"})
-    assert r.status_code == 200
+    assert r.status_code == 200, r.text
     page = client.get("/public/products")
     assert page.status_code == 200
     assert p.name in page.text and "1.50" in page.text and "按次（每次调用）" in page.text

@@ -27,14 +27,21 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
+#: Connections kept open per process. The default (5) is below what the server's thread pool runs at once (40):
+#: each request past it opened and closed a connection of its own — on SQLite with its pragmas, on PostgreSQL a
+#: new backend — which cost the metered gateway more than its own work (issue 10).
+POOL = {"pool_size": 20, "max_overflow": 20}
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = url.split("///", 1)[1] if "///" in url else ""
+        file_backed = path not in ("", ":memory:")  # an in-memory database has one connection per thread
+        if file_backed:
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **(POOL if file_backed else {}))
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling never sends BEGIN for reads and breaks SAVEPOINTs; let
         # SQLAlchemy issue BEGIN itself so transactions and begin_nested() behave as on PostgreSQL.
@@ -42,7 +49,7 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **POOL)
 
 
 @lru_cache(maxsize=8)

@@ -8,42 +8,43 @@ whose registration was cancelled or revoked, or that is not offered (409).
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, exists, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from pubdata import clock
-from pubdata.errors import Conflict, NotAuthenticated, PermissionDenied, ValidationFailed
+from pubdata.db import batching
+from pubdata.errors import Conflict, DomainError, NotAuthenticated, PermissionDenied, ValidationFailed
 from pubdata.operation.models import Agreement, OperationMeasure
 from pubdata.operation.workflow import EFFECTIVE_STATES
-from pubdata.products import sources
-from pubdata.products.metering import amount_for, meter
+from pubdata.products import metering, sources
 from pubdata.products.models import Product, Subscription
 from pubdata.products.subscriptions import hash_key
 from pubdata.registry.models import Registration
 
 MAX_PAGE_SIZE = 500
+#: Seconds a call waits for its count to be committed before it fails (the caller may retry with its key).
+COUNT_TIMEOUT = 60.0
 MAX_KEY = 100
 
 
-#: Built once (the hot path): the subscription by its key digest, with its product, the product's registration
+#: Built once (the hot path): subscriptions by their key digests, each with its product, the product's registration
 #: status, and whether the authorization it comes from is still in force and its operator not suspended (OPS-21).
-AUTH = (select(Subscription.id, Subscription.state, Subscription.charging_basis, Subscription.unit_price,
-               Product.id, Product.number, Product.state, Product.form, Product.export_ids, Product.manifests,
+AUTH = (select(Subscription.key_hash, Subscription.id, Subscription.state, Subscription.charging_basis,
+               Subscription.unit_price, Product.id, Product.number, Product.state, Product.form, Product.export_ids,
+               Product.manifests,
                Registration.status, Agreement.state, Agreement.end_date,
                exists().where(OperationMeasure.operator_org_id == Agreement.operator_org_id,
                               OperationMeasure.kind == "suspension", OperationMeasure.state == "in_force"))
         .join(Product, Product.id == Subscription.product_id)
         .join(Agreement, Agreement.id == Product.agreement_id)
         .outerjoin(Registration, Registration.id == Product.registration_id)
-        .where(Subscription.key_hash == bindparam("key_hash")))
+        .where(Subscription.key_hash.in_(bindparam("key_hashes", expanding=True))))
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,23 @@ class Access:
     digests: tuple[str, ...]
 
 
-def authenticate(session: Session, raw_key: str | None, product_number: str) -> Access:
+def _key_hash(raw_key: str | None) -> str:
+    return hash_key(raw_key) if raw_key else ""
+
+
+def _auth_rows(conn: Connection, key_hashes: list[str]) -> dict[str, list[Any]]:
+    """The AUTH row of each digest that belongs to a subscription."""
+    wanted = sorted({h for h in key_hashes if h})
+    if not wanted:
+        return {}
+    return {h: row for h, *row in conn.execute(AUTH, {"key_hashes": wanted})}
+
+
+def access_of(rows: Mapping[str, Any], raw_key: str | None, product_number: str) -> Access:
+    """What the key may call, from its subscription's row; refused with the reason otherwise."""
     if not raw_key:
         raise NotAuthenticated("请在 X-API-Key 请求头中提供订阅的接口密钥。", code="api_key_missing")
-    session.flush()  # pending changes of the caller's unit of work first (Core execution does not autoflush)
-    row = session.connection().execute(AUTH, {"key_hash": hash_key(raw_key)}).first()
+    row = rows.get(hash_key(raw_key))
     if row is None:
         raise NotAuthenticated("接口密钥无效。", code="invalid_api_key")
     (sub_id, sub_state, basis, price, pid, number, p_state, form, export_ids, manifests, reg_status,
@@ -130,54 +143,81 @@ def clean_key(raw: str | None) -> str:
     return key
 
 
-def call(session: Session, *, raw_key: str | None, product_number: str, idempotency_key: str | None,
-         filters: Mapping[str, str], page: int = 1, size: int = 50) -> tuple[dict[str, Any], bool]:
-    """One metered call: (the handler's answer, whether this call was newly counted). The caller commits."""
-    key = clean_key(idempotency_key)
-    access = authenticate(session, raw_key, product_number)
-    columns, rows = released_table(session, access)
-    payload = handle(columns, rows, filters, page, size)
+@dataclass(frozen=True)
+class CallRequest:
+    """One call as the subscriber made it."""
+
+    raw_key: str | None
+    product_number: str
+    idempotency_key: str | None
+    filters: Mapping[str, str]
+    page: int = 1
+    size: int = 50
+
+
+def _respond(session: Session, rows: Mapping[str, Any], req: CallRequest) -> tuple[dict[str, Any], metering.Call]:
+    """The handler's answer to an authenticated call, and the call to count for it."""
+    key = clean_key(req.idempotency_key)
+    access = access_of(rows, req.raw_key, req.product_number)
+    columns, released = released_table(session, access)
+    payload = handle(columns, released, req.filters, req.page, req.size)
     volume = len(payload["rows"])
-    counted = meter(session, subscription_id=access.subscription_id, product_id=access.product_id,
-                    idempotency_key=key, volume=volume,
-                    amount=amount_for(access.charging_basis, access.unit_price, volume))
-    payload["product"] = product_number
-    return payload, counted
+    payload["product"] = req.product_number
+    return payload, metering.Call(access.subscription_id, access.product_id, key, volume,
+                                  metering.amount_for(access.charging_basis, access.unit_price, volume))
 
 
-#: SQLite cannot turn a read transaction into a write once another writer committed (``database is locked``);
-#: the whole call is then repeated on a fresh snapshot. PostgreSQL waits on the unique index instead.
-ATTEMPTS = 20
+def call(session: Session, **request: Any) -> tuple[dict[str, Any], bool]:
+    """One metered call (``CallRequest``'s fields) in the caller's transaction: (the answer, whether this call was
+    newly counted). The caller commits."""
+    req = CallRequest(**request)
+    session.flush()  # pending changes of the caller's unit of work first (Core execution does not autoflush)
+    rows = _auth_rows(session.connection(), [_key_hash(req.raw_key)])
+    payload, pending = _respond(session, rows, req)
+    return payload, metering.record(session.connection(), [pending])[0]
 
 
-#: SQLite has one writer at a time; threads of this process queue on a lock rather than on SQLite's busy handler,
-#: which polls with sleeps of 1–100 ms and would dominate the latency under concurrent calls.
-_sqlite_locks: dict[int, threading.Lock] = {}
+Outcome = tuple[dict[str, Any], bool]
 
 
-def serve(session: Session, **kwargs: Any) -> tuple[dict[str, Any], bool]:
-    """``call`` in its own transaction, committed; repeated on SQLite's write conflict."""
-    conn = session.connection()
-    if conn.dialect.name != "sqlite":
-        return _serve(session, **kwargs)
-    lock = _sqlite_locks.setdefault(id(conn.engine), threading.Lock())
-    with lock:
-        return _serve(session, sqlite=True, **kwargs)
-
-
-def _serve(session: Session, *, sqlite: bool = False, **kwargs: Any) -> tuple[dict[str, Any], bool]:
-    for attempt in range(ATTEMPTS):
+def _call_batch(conn: Connection, reqs: Sequence[CallRequest]) -> list[Outcome | Exception]:
+    """The calls waiting together, in one transaction: their subscriptions read in one query, their counts written
+    in one statement — in the same transaction, so a call is answered and counted against one state of its
+    subscription."""
+    if conn.dialect.name == "sqlite":
+        # Take SQLite's write lock first (a write that matches nothing): a read snapshot cannot become a write once
+        # another process committed, and waiting here uses the busy timeout instead of failing at the INSERT.
+        conn.exec_driver_sql("UPDATE product_call SET volume = volume WHERE 0")
+    rows = _auth_rows(conn, [_key_hash(r.raw_key) for r in reqs])
+    session = Session(bind=conn)  # released content read on a cache miss
+    answered: list[tuple[dict[str, Any], metering.Call] | Exception] = []
+    for req in reqs:
         try:
-            if sqlite:
-                # Take SQLite's write lock first (a write that matches nothing): another process's caller then
-                # waits on the busy timeout instead of failing to upgrade a read snapshot at the INSERT.
-                session.connection().exec_driver_sql("UPDATE product_call SET volume = volume WHERE 0")
-            out = call(session, **kwargs)
-            session.commit()
-            return out
-        except OperationalError as exc:
-            session.rollback()
-            if "database is locked" not in str(exc.orig) or attempt == ATTEMPTS - 1:
-                raise
-            time.sleep(0.002 * (attempt + 1))
-    raise AssertionError("unreachable")
+            answered.append(_respond(session, rows, req))
+        except DomainError as refusal:  # this call alone is refused
+            answered.append(refusal)
+    session.close()
+    pending = [a[1] for a in answered if not isinstance(a, Exception)]
+    counted = iter(metering.record(conn, pending))
+    return [a if isinstance(a, Exception) else (a[0], next(counted)) for a in answered]
+
+
+def submit(session: Session, **request: Any) -> Future[Outcome]:
+    """One metered call (``CallRequest``'s fields) as the HTTP gateway makes it: the answer and whether the call
+    was new, once its count is committed — by this process's batcher, with the calls made at the same moment. The
+    answer must not leave before the future is done."""
+    req = CallRequest(**request)
+    bind = session.get_bind()
+    if isinstance(bind, Connection):
+        # Bound to one connection, the session lives inside an enclosing transaction that another connection
+        # could neither see nor wait out: the call runs in it.
+        done: Future[Outcome] = Future()
+        done.set_result(call(session, **request))
+        session.commit()
+        return done
+    return batching.batcher(bind.engine, "gateway", _call_batch).submit(req)
+
+
+def serve(session: Session, **request: Any) -> Outcome:
+    """``submit``, waiting: returns only once the call's count is committed, so no answer leaves uncounted."""
+    return submit(session, **request).result(COUNT_TIMEOUT)

@@ -1,13 +1,15 @@
 """Metering of data-API calls: one row per call, unique per (subscription, idempotency key), written with
-INSERT … ON CONFLICT DO NOTHING so that a retried call — even two copies racing in parallel — counts once."""
+INSERT … ON CONFLICT DO NOTHING so that a retried call — even two copies racing in parallel — counts once.
+The gateway counts the calls of a batch together (``record``), see ``gateway``."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, TextClause, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from pubdata.db.base import utcnow
@@ -24,32 +26,60 @@ def amount_for(basis: str, unit_price: int, volume: int) -> int:
     return 0  # free, or paid by the order (by product, by time)
 
 
-#: One statement per dialect, built once: the gateway's hot path must not rebuild and recompile it per call.
-_INSERTS: dict[str, Any] = {}
+@dataclass(frozen=True)
+class Call:
+    """One call to count."""
+
+    subscription_id: int
+    product_id: int
+    idempotency_key: str
+    volume: int
+    amount: int
+    called_at: dt.datetime = field(default_factory=utcnow)
 
 
-def _insert(dialect: str) -> Any:
-    if dialect not in _INSERTS:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        _INSERTS[dialect] = (insert(MeteredCall.__table__)
-                             .on_conflict_do_nothing(index_elements=["subscription_id", "idempotency_key"])
-                             # RETURNING says whether this statement inserted the row (rowcount is not
-                             # reliable on every driver).
-                             .returning(MeteredCall.__table__.c.id))
-    return _INSERTS[dialect]
+#: Calls one batch writes at most (six parameters each, well under SQLite's limit of 32,766).
+MAX_BATCH = 200
+_CALLS = MeteredCall.__table__
 
 
-def meter(session: Session, *, subscription_id: int, product_id: int, idempotency_key: str, volume: int,
-          amount: int, at: dt.datetime | None = None) -> bool:
-    """Record one call; False when this idempotency key was already counted for the subscription."""
-    conn = session.connection()
-    row = conn.execute(_insert(conn.dialect.name), {
-        "subscription_id": subscription_id, "product_id": product_id, "idempotency_key": idempotency_key,
-        "volume": volume, "amount": amount, "called_at": at or utcnow()}).first()
-    return row is not None
+@lru_cache(maxsize=MAX_BATCH)
+def _insert(rows: int) -> TextClause:
+    """The INSERT of ``rows`` calls, written out once per size, the same on both databases (SQLite ≥ 3.35 and
+    PostgreSQL share this syntax; the dialects' ``on_conflict_do_nothing()`` constructs were compiled anew on every
+    call). RETURNING names the rows this statement inserted (rowcount is not reliable on every driver)."""
+    values = ", ".join(f"(:s{i}, :p{i}, :k{i}, :v{i}, :a{i}, :t{i})" for i in range(rows))
+    return text(
+        f"INSERT INTO {_CALLS.name} (subscription_id, product_id, idempotency_key, volume, amount, called_at) "
+        f"VALUES {values} ON CONFLICT (subscription_id, idempotency_key) DO NOTHING "
+        "RETURNING subscription_id, idempotency_key"
+    ).bindparams(*(bindparam(f"t{i}", type_=_CALLS.c.called_at.type) for i in range(rows)))
+
+
+def record(conn: Connection, calls: Sequence[Call]) -> list[bool]:
+    """Count ``calls`` in ``conn``'s transaction; for each, whether it was new (False: its idempotency key was
+    already counted for the subscription, earlier or by an earlier call in ``calls``)."""
+    first: dict[tuple[int, str], Call] = {}
+    for c in calls:
+        first.setdefault((c.subscription_id, c.idempotency_key), c)
+    # In key order: two batches inserting the same keys then wait on each other in one order, never in a cycle.
+    rows = [first[k] for k in sorted(first)]
+    inserted: set[tuple[int, str]] = set()
+    for start in range(0, len(rows), MAX_BATCH):
+        chunk = rows[start:start + MAX_BATCH]
+        params = {}
+        for i, c in enumerate(chunk):
+            params |= {f"s{i}": c.subscription_id, f"p{i}": c.product_id, f"k{i}": c.idempotency_key,
+                       f"v{i}": c.volume, f"a{i}": c.amount, f"t{i}": c.called_at}
+        inserted.update((int(s), str(k)) for s, k in conn.execute(_insert(len(chunk)), params))
+    return [first[(c.subscription_id, c.idempotency_key)] is c and (c.subscription_id, c.idempotency_key) in inserted
+            for c in calls]
+
+
+def meter(session: Session, call: Call) -> bool:
+    """Count one call in the session's transaction (the caller commits)."""
+    session.flush()  # the caller's pending rows first: Core execution does not autoflush
+    return record(session.connection(), [call])[0]
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.routing import BaseRoute, Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pubdata import __version__
 from pubdata.config import Settings, get_settings
@@ -22,6 +24,7 @@ from pubdata.web.api import catalog as catalog_api
 from pubdata.web.api import certificates as certificates_api
 from pubdata.web.api import evidence as evidence_api
 from pubdata.web.api import files as files_api
+from pubdata.web.api import gateway as gateway_api
 from pubdata.web.api import ledger as ledger_api
 from pubdata.web.api import objections as objections_api
 from pubdata.web.api import opdomain as opdomain_api
@@ -43,8 +46,8 @@ from pubdata.web.pages import opdomain as opdomain_pages
 from pubdata.web.pages import opdomain_exports as opdomain_export_pages
 from pubdata.web.pages import operation as operation_pages
 from pubdata.web.pages import products as products_pages
-from pubdata.web.pages import public_portal as public_portal_pages
 from pubdata.web.pages import public_certificates as public_certificate_pages
+from pubdata.web.pages import public_portal as public_portal_pages
 from pubdata.web.pages import verification as verification_pages
 
 SECURITY_HEADERS = {
@@ -55,6 +58,39 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+
+
+class RequestContext:
+    """Every HTTP response gets the request id, the security headers and, when a page made one, the anonymous
+    CSRF cookie. Plain ASGI: Starlette's ``BaseHTTPMiddleware`` runs the rest of the app in a task behind memory
+    streams, which cost every request — the metered gateway's included (issue 10)."""
+
+    def __init__(self, app: ASGIApp, *, secure_cookies: bool) -> None:
+        self.app = app
+        self.secure_cookies = secure_cookies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = Headers(scope=scope).get("x-request-id", "")[:64] or uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+
+        async def send_with_context(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if token := state.get("new_anon_csrf"):
+                    cookie = Response()
+                    cookie.set_cookie(ANON_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                                      secure=self.secure_cookies)
+                    headers.append("set-cookie", cookie.headers["set-cookie"])
+            await send(message)
+
+        await self.app(scope, receive, send_with_context)
 
 
 def create_app(settings: Settings | None = None, session_maker: sessionmaker[Session] | None = None) -> FastAPI:
@@ -71,19 +107,10 @@ def create_app(settings: Settings | None = None, session_maker: sessionmaker[Ses
     app.state.sessionmaker = session_maker or session_factory()
     problems.install(app)
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request.state.request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request.state.request_id
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if token := getattr(request.state, "new_anon_csrf", None):
-            response.set_cookie(ANON_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                                secure=settings.secure_cookies)
-        return response
+    app.add_middleware(RequestContext, secure_cookies=settings.secure_cookies)
 
     for module in (
+        gateway_api,  # first: the metered gateway is the hot path, and FastAPI tries routes in order
         public_api, auth_api, org_api, audit_api, ledger_api, files_api, evidence_api, registry_api, objections_api,
         certificates_api, catalog_api, thirdparty_api, supervision_api, operation_api, auth_pages, home_pages,
         verification_pages, opdomain_api, products_api,

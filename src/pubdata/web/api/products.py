@@ -6,9 +6,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,6 @@ from pubdata.operation.models import Agreement
 from pubdata.products import (
     accounting,
     disclosure,
-    gateway,
     offers,
     pricing,
     products,
@@ -30,7 +29,7 @@ from pubdata.products import (
 from pubdata.products.models import Product, Subscription
 from pubdata.products.workflow import PRODUCT
 from pubdata.web.api.schemas import PROBLEM_RESPONSES
-from pubdata.web.deps import ACCESS_ATTR, Db, public, requires, requires_any
+from pubdata.web.deps import Db, public, requires, requires_any
 
 router = APIRouter(prefix="/api/v1", tags=["数据产品和服务"], responses=PROBLEM_RESPONSES)
 Json = dict[str, Any]
@@ -323,33 +322,7 @@ def delivery(subscription_id: int, export_id: int, db: Db,
         "X-Manifest-SM3": released.manifest_digest})
 
 
-# -- the gateway and public disclosure -------------------------------------------------------------------------
-
-
-def _api_key_access() -> Any:
-    """Route access for the gateway: no user session — ``gateway.authenticate`` checks the subscription's API key.
-    Declared public for the route check; it opens no database session of its own (the hot path stays lean)."""
-
-    async def dependency() -> None:
-        return None
-
-    setattr(dependency, ACCESS_ATTR, "public")
-    return Depends(dependency)
-
-
-@router.get("/gateway/{product_number}/rows", tags=["数据接口网关"], dependencies=[_api_key_access()],
-            summary="调用数据接口产品（X-API-Key 认证，按次计量；Idempotency-Key 使重试不重复计量）")
-def gateway_rows(product_number: str, request: Request, page: int = Query(1, ge=1, le=1_000_000),
-                 size: int = Query(50, ge=1, le=gateway.MAX_PAGE_SIZE),
-                 x_api_key: str | None = Header(None), idempotency_key: str | None = Header(None)) -> Response:
-    filters = {k: v for k, v in request.query_params.items() if k not in ("page", "size")}
-    session: Session = request.app.state.sessionmaker()
-    try:
-        payload, counted = gateway.serve(session, raw_key=x_api_key, product_number=product_number,
-                                         idempotency_key=idempotency_key, filters=filters, page=page, size=size)
-    finally:
-        session.close()
-    return JSONResponse(payload, headers={"X-Metered": "counted" if counted else "replayed"})
+# -- public disclosure ---------------------------------------------------------------------------------------
 
 
 @router.get("/public/products", tags=["公开"], summary="运营机构的产品清单、价格与计费方式、公共数据使用情况（OPS-32）")
