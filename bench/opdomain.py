@@ -4,7 +4,8 @@
 
 * policy_check_ms — sqlglot parse, qualify and analysis of a typical aggregate query (median; target < 20).
 * direct_s / checked_s — the same SQL run straight on the DuckDB connection and through DomainEngine.run
-  (check + measurement columns + disclosure control), interleaved in one run, medians; target ratio ≤ 1.25.
+  (check + measurement columns + disclosure control), interleaved in one run with the order alternating each
+  round (so that neither path is favoured by going first or second), medians; target ratio ≤ 1.25.
   ratio_best compares the fastest run of each (less sensitive to other load on a shared machine).
 * through_run_query — the same SQL through the platform's own path (``queries.run_query``: grant, agreement and
   suspension checks, the engine, the stored QueryRun and the audit event, committed), on a dataset loaded with
@@ -117,14 +118,16 @@ def _platform(source: Path, rounds: int) -> dict[str, object]:
             queries.run_query(session, actor=c.operator, grant_id=grant.id, sql=sql)
             session.commit()
             direct, platform = [], []
-            for _ in range(rounds):
-                t0 = time.perf_counter()
-                raw.execute(sql).fetchall()
-                direct.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                queries.run_query(session, actor=c.operator, grant_id=grant.id, sql=sql)
-                session.commit()
-                platform.append(time.perf_counter() - t0)
+            for i in range(rounds):
+                for which in (("direct", "platform") if i % 2 else ("platform", "direct")):
+                    t0 = time.perf_counter()
+                    if which == "direct":
+                        raw.execute(sql).fetchall()
+                        direct.append(time.perf_counter() - t0)
+                    else:
+                        queries.run_query(session, actor=c.operator, grant_id=grant.id, sql=sql)
+                        session.commit()
+                        platform.append(time.perf_counter() - t0)
             d, p = statistics.median(direct), statistics.median(platform)
             out[name] = {"direct_s": round(d, 4), "run_query_s": round(p, 4), "ratio": round(p / d, 3),
                          "ratio_best": round(min(platform) / min(direct), 3)}
@@ -169,13 +172,15 @@ def main() -> None:
         raw.execute(sql).fetchall()  # warm both paths
         engine.run(sql, grant, now=NOW)
         direct, checked = [], []
-        for _ in range(args.rounds):
-            t0 = time.perf_counter()
-            raw.execute(sql).fetchall()
-            direct.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            result = engine.run(sql, grant, now=NOW)
-            checked.append(time.perf_counter() - t0)
+        for i in range(args.rounds):
+            for which in (("direct", "checked") if i % 2 else ("checked", "direct")):  # neither always goes first
+                t0 = time.perf_counter()
+                if which == "direct":
+                    raw.execute(sql).fetchall()
+                    direct.append(time.perf_counter() - t0)
+                else:
+                    result = engine.run(sql, grant, now=NOW)
+                    checked.append(time.perf_counter() - t0)
         d, c = statistics.median(direct), statistics.median(checked)
         figures[name] = {
             "direct_s": round(d, 4),

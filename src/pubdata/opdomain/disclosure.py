@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import functools
 import io
 import re
 import zipfile
@@ -99,24 +100,31 @@ class Protected:
     cell_supports: tuple[tuple[int | None, ...], ...] = ()
 
     def suppressed_count(self) -> int:
-        return sum(c.suppressed for row in self.rows for c in row)
+        return self._suppressed
+
+    @functools.cached_property
+    def _suppressed(self) -> int:  # asked for by the audit event, the stored run and the answer alike
+        return sum(c.reason is not None for row in self.rows for c in row)
 
 
-def _cell_reason(stats: Sequence[AggStats], population: int | None, config: DisclosureConfig) -> Reason | None:
-    k = config.min_count
+def _cell_reason(stats: Sequence[AggStats], population: int | None, k: int,
+                 dominance: Sequence[tuple[int, float]]) -> Reason | None:
     for s in stats:
-        if s.support is not None and s.support < k:
+        support = s.support
+        if support is not None and support < k:
             return Reason.MIN_COUNT
         if population is not None and s.rows is not None and 0 < population - s.rows < k:
             return Reason.COMPLEMENT
-        if s.abs_total is None or s.top is None:
+        top, total = s.top, s.abs_total
+        if total is None or top is None:
             continue
-        if s.top == 0:  # no non-zero contributor: a count of zero
+        if top == 0:  # no non-zero contributor: a count of zero
             return Reason.MIN_COUNT
-        if s.support is None and s.abs_total < k * s.top:  # fewer than k contributors not ruled out
+        if support is None and total < k * top:  # fewer than k contributors not ruled out
             return Reason.DOMINANCE
-        if any(n * s.top > p * s.abs_total for n, p in config.dominance):
-            return Reason.DOMINANCE
+        for n, p in dominance:
+            if n * top > p * total:
+                return Reason.DOMINANCE
     return None
 
 
@@ -136,28 +144,32 @@ def protect(
     if not aggregate:
         rows = tuple(tuple(Cell(v) for v in r.values) for r in raw_rows)
         return Protected(tuple(columns), tuple(kinds), rows, (), False, truncated, config.min_count)
-    k = config.min_count
-    out: list[list[Cell]] = []
+    # One pass per row over its cells; results have thousands of cells and this runs on every query.
+    k, dominance = config.min_count, config.dominance
+    keys = [kind == "key" for kind in kinds]
+    out: list[tuple[Cell, ...]] = []
+    cell_supports: list[tuple[int | None, ...]] = []
     hidden_rows: list[int] = []
-    cell_supports = tuple(tuple(cell_support(stats, r.group_size) for stats in r.stats) for r in raw_rows)
     for i, r in enumerate(raw_rows):
-        if r.group_size < k or (population is not None and 0 < population - r.group_size < k):
-            reason = Reason.MIN_COUNT if r.group_size < k else Reason.COMPLEMENT
-            out.append([Cell(None, reason) for _ in r.values])
+        group = r.group_size
+        cell_supports.append(tuple(cell_support(stats, group) for stats in r.stats))
+        if group < k or (population is not None and 0 < population - group < k):
+            reason = Reason.MIN_COUNT if group < k else Reason.COMPLEMENT
+            out.append(tuple(Cell(None, reason) for _ in r.values))
             hidden_rows.append(i)
             continue
         row = []
-        for value, kind, stats in zip(r.values, kinds, r.stats, strict=True):
-            reason = None if kind == "key" else _cell_reason(stats, population, config)
-            row.append(Cell(None if reason else value, reason))
-        out.append(row)
+        for value, is_key, stats in zip(r.values, keys, r.stats, strict=True):
+            reason = None if is_key else _cell_reason(stats, population, k, dominance)
+            row.append(Cell(value) if reason is None else Cell(None, reason))
+        out.append(tuple(row))
     if len(hidden_rows) == 1 and len(raw_rows) > 1:
         visible = [i for i in range(len(raw_rows)) if i not in hidden_rows]
         j = min(visible, key=lambda i: raw_rows[i].group_size)
-        out[j] = [Cell(None, Reason.SECONDARY) for _ in out[j]]
+        out[j] = tuple(Cell(None, Reason.SECONDARY) for _ in out[j])
     return Protected(
-        tuple(columns), tuple(kinds), tuple(tuple(r) for r in out), tuple(r.group_size for r in raw_rows),
-        True, truncated, k, cell_supports,
+        tuple(columns), tuple(kinds), tuple(out), tuple(r.group_size for r in raw_rows),
+        True, truncated, k, tuple(cell_supports),
     )
 
 
@@ -166,6 +178,9 @@ def cell_support(stats: Sequence[AggStats], group_size: int) -> int | None:
     than the group), the smallest of them; None for a cell without aggregates (group keys)."""
     if not stats:
         return None
+    if len(stats) == 1:
+        rows = stats[0].rows
+        return group_size if rows is None else rows
     return min(s.rows if s.rows is not None else group_size for s in stats)
 
 

@@ -219,26 +219,29 @@ class DomainEngine:
         where = {slot: width + 2 + n for n, slot in enumerate(slots)}
         plans = [
             [
-                [(agg.kind, *(where.get(_Slot(j, a, st)) for st in ("support", "abs_total", "top", "rows")))
-                 for a, agg in enumerate(out.aggregates)]
+                tuple((agg.kind is AggKind.COUNT,
+                       *(where.get(_Slot(j, a, st)) for st in ("support", "abs_total", "top", "rows")))
+                      for a, agg in enumerate(out.aggregates))
                 for j, out in enumerate(branch.outputs)
             ]
             for branch in checked.branches
         ]
+        AggStats, RawRow = disclosure.AggStats, disclosure.RawRow
 
-        def num(row: tuple[Any, ...], i: int | None, cast: Callable[[Any], Any]) -> Any:
-            return None if i is None else cast(row[i] or 0)
-
+        # Plain loops with the positions bound: this runs once per result row, thousands per query.
         def read(row: tuple[Any, ...]) -> disclosure.RawRow:
             stats = []
-            for column in plans[int(row[width])]:
+            for column in plans[row[width]]:
                 per_agg = []
-                for kind, i_support, i_total, i_top, i_rows in column:
-                    support = num(row, i_support, int)
-                    rows = support if kind is AggKind.COUNT else num(row, i_rows, int)
-                    per_agg.append(disclosure.AggStats(support, num(row, i_total, float), num(row, i_top, float), rows))
+                for is_count, i_support, i_total, i_top, i_rows in column:
+                    support = None if i_support is None else int(row[i_support] or 0)
+                    per_agg.append(AggStats(
+                        support,
+                        None if i_total is None else float(row[i_total] or 0),
+                        None if i_top is None else float(row[i_top] or 0),
+                        support if is_count else None if i_rows is None else int(row[i_rows] or 0)))
                 stats.append(tuple(per_agg))
-            return disclosure.RawRow(row[:width], int(row[width + 1]), tuple(stats))
+            return RawRow(row[:width], int(row[width + 1]), tuple(stats))
 
         return read
 
