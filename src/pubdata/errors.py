@@ -73,3 +73,10 @@ class Conflict(DomainError):
 class TooManyRequests(DomainError):
     status = 429
     code = "too_many_requests"
+
+
+class ServiceUnavailable(DomainError):
+    """A step the request depends on cannot be completed now; the same request may be repeated later."""
+
+    status = 503
+    code = "service_unavailable"

@@ -170,3 +170,26 @@ def test_illegal_transition_over_the_api_is_409_with_its_code(db_session, client
     again = client.post(f"/api/v1/products/{p.id}/registration", headers={"X-CSRF-Token": token}, json={})
     assert again.status_code == 409 and again.json()["code"] == "illegal_transition"
     assert again.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_call_whose_count_cannot_be_committed_gets_503_and_no_data(db_session, client, w, monkeypatch):
+    """Nothing is answered uncounted: when the batch fails (after its retries) or does not finish in time, the
+    caller gets a retryable problem, never the rows."""
+    from concurrent.futures import Future
+
+    from sqlalchemy.exc import OperationalError
+
+    from pubdata.products import gateway
+
+    p = offered(db_session, w)
+    _, key = subscribed(db_session, w, p)
+    db_session.commit()
+    failed: Future = Future()
+    failed.set_exception(OperationalError("INSERT", {}, Exception("database is locked")))
+    never: Future = Future()
+    monkeypatch.setattr(gateway, "COUNT_TIMEOUT", 0.05)
+    for outcome in (failed, never):
+        monkeypatch.setattr(gateway, "submit", lambda *_a, _o=outcome, **_k: _o)
+        r = client.get(f"/api/v1/gateway/{p.number}/rows", headers={"X-API-Key": key, "Idempotency-Key": "k"})
+        assert r.status_code == 503 and r.json()["code"] == "metering_unavailable", r.text
+        assert "rows" not in r.json() and "Idempotency-Key" in r.json()["detail"]

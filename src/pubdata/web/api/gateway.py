@@ -11,8 +11,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from pubdata.errors import ServiceUnavailable
 from pubdata.products import gateway
 from pubdata.web.api.schemas import PROBLEM_RESPONSES
 from pubdata.web.deps import ACCESS_ATTR
@@ -45,5 +47,9 @@ async def gateway_rows(product_number: str, request: Request, page: int = Query(
                                  idempotency_key=idempotency_key, filters=filters, page=page, size=size)
     finally:
         session.close()
-    payload, new = await asyncio.wait_for(asyncio.wrap_future(outcome), gateway.COUNT_TIMEOUT)
+    try:
+        payload, new = await asyncio.wait_for(asyncio.wrap_future(outcome), gateway.COUNT_TIMEOUT)
+    except (TimeoutError, DBAPIError):  # the batch could not be committed (it was retried first): nothing answered
+        raise ServiceUnavailable("本次调用的计量暂时无法完成，未返回数据。请稍后用相同的 Idempotency-Key 重试，"
+                                 "同一调用只计量一次。", code="metering_unavailable") from None
     return JSONResponse(payload, headers={"X-Metered": "counted" if new else "replayed"})
