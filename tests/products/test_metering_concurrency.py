@@ -111,11 +111,13 @@ def test_a_batch_that_cannot_be_written_fails_every_waiting_call_rather_than_ans
             try:
                 with maker() as s:
                     gateway.serve(s, raw_key="pdk_x", product_number="P", idempotency_key=f"k{i}", filters={})
-            except DBAPIError as exc:
+            except batching.BatchFailed as exc:
                 errors.append(exc)
 
         assert _in_threads(one) == []
         assert len(errors) == THREADS
+        assert all(isinstance(e.__cause__, DBAPIError) for e in errors)
+        assert len({id(e) for e in errors}) == THREADS  # each caller its own error
 
 
 def test_a_refused_call_does_not_fail_the_calls_batched_with_it(monkeypatch):

@@ -173,23 +173,34 @@ def test_illegal_transition_over_the_api_is_409_with_its_code(db_session, client
 
 
 def test_a_call_whose_count_cannot_be_committed_gets_503_and_no_data(db_session, client, w, monkeypatch):
-    """Nothing is answered uncounted: when the batch fails (after its retries) or does not finish in time, the
-    caller gets a retryable problem, never the rows."""
+    """Nothing is answered uncounted, and a 503 is never counted: a batch that failed as a whole (after its
+    retries) or a call still queued when the wait runs out gets a retryable problem naming its key; a call whose
+    batch has started is waited for and answered."""
+    import threading
     from concurrent.futures import Future
 
-    from sqlalchemy.exc import OperationalError
-
+    from pubdata.db.batching import BatchFailed
     from pubdata.products import gateway
 
     p = offered(db_session, w)
     _, key = subscribed(db_session, w, p)
     db_session.commit()
     failed: Future = Future()
-    failed.set_exception(OperationalError("INSERT", {}, Exception("database is locked")))
-    never: Future = Future()
+    failed.set_exception(BatchFailed("gateway: the batch could not be committed"))
+    queued: Future = Future()
     monkeypatch.setattr(gateway, "COUNT_TIMEOUT", 0.05)
-    for outcome in (failed, never):
+    url = f"/api/v1/gateway/{p.number}/rows"
+    for outcome in (failed, queued):
         monkeypatch.setattr(gateway, "submit", lambda *_a, _o=outcome, **_k: _o)
-        r = client.get(f"/api/v1/gateway/{p.number}/rows", headers={"X-API-Key": key, "Idempotency-Key": "k"})
+        r = client.get(url, headers={"X-API-Key": key, "Idempotency-Key": "k"})
         assert r.status_code == 503 and r.json()["code"] == "metering_unavailable", r.text
-        assert "rows" not in r.json() and "Idempotency-Key" in r.json()["detail"]
+        assert "rows" not in r.json() and "Idempotency-Key: k" in r.json()["detail"]
+    assert queued.cancelled()  # withdrawn before its batch: it can never be counted now
+
+    started: Future = Future()
+    assert started.set_running_or_notify_cancel()
+    threading.Timer(0.3, started.set_result, args=(({"rows": [[1]], "product": p.number}, True),)).start()
+    monkeypatch.setattr(gateway, "submit", lambda *_a, **_k: started)
+    r = client.get(url, headers={"X-API-Key": key})
+    assert r.status_code == 200 and r.headers["X-Metered"] == "counted" and r.json()["rows"] == [[1]]
+    assert len(r.headers["Idempotency-Key"]) == 32  # the generated key, for a safe retry

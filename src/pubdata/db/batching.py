@@ -48,16 +48,30 @@ class Batcher(Generic[T, R]):
         self._running = False
 
     def submit(self, item: T) -> Future[R]:
-        """The outcome of ``item`` once its batch is committed (or the exception it failed with)."""
+        """The outcome of ``item`` once its batch is committed (or the exception it failed with). Cancelling the
+        future succeeds only before the item's batch starts; a cancelled item is never processed."""
         done: Future[R] = Future()
         self._queue.put((item, done))
         with self._lock:  # after the put: a thread deciding to stop sees this item and carries on
             if not self._running:
+                thread = threading.Thread(target=self._run, name=f"pubdata-{self._name}", daemon=True)
+                thread.start()  # raises before _running is set if no thread can be started
                 self._running = True
-                threading.Thread(target=self._run, name=f"pubdata-{self._name}", daemon=True).start()
         return done
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException:
+            log.exception("%s: the batch thread stopped", self._name)
+            with self._lock:  # let the next submit, or the items still queued, start a thread again
+                self._running = False
+                if not self._queue.empty():
+                    threading.Thread(target=self._run, name=f"pubdata-{self._name}", daemon=True).start()
+                    self._running = True
+            raise
+
+    def _loop(self) -> None:
         while True:
             try:
                 batch = [self._queue.get(timeout=self.IDLE_SECONDS)]
@@ -72,10 +86,15 @@ class Batcher(Generic[T, R]):
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self._commit(batch)
+            # From here on a caller can no longer cancel: what starts is committed or fails as a whole.
+            started = [(item, done) for item, done in batch if done.set_running_or_notify_cancel()]
+            if started:
+                self._commit(started)
 
     def _commit(self, batch: list[tuple[T, Future[R]]]) -> None:
         items = [item for item, _ in batch]
+        outcomes: list[R | Exception] = []
+        failure: Exception | None = None
         for attempt in range(self.ATTEMPTS):
             try:
                 engine = self._engine()
@@ -90,16 +109,26 @@ class Batcher(Generic[T, R]):
                     log.warning("%s: batch of %d failed, running it again: %s", self._name, len(batch), exc.orig)
                     time.sleep(0.01 * (attempt + 1))
                     continue
-                outcomes = [exc] * len(batch)
+                failure = exc
             except Exception as exc:  # never leave a caller waiting
                 log.exception("%s: batch of %d failed", self._name, len(batch))
-                outcomes = [exc] * len(batch)
-            for (_, done), outcome in zip(batch, outcomes, strict=True):
-                if isinstance(outcome, Exception):
-                    done.set_exception(outcome)
-                else:
-                    done.set_result(outcome)
-            return
+                failure = exc
+            break
+        for i, (_, done) in enumerate(batch):
+            if failure is not None:
+                # Each caller its own exception (re-raised in many tasks, one shared instance would collect
+                # every caller's traceback); the cause is the batch's error.
+                error = BatchFailed(f"{self._name}: the batch could not be committed")
+                error.__cause__ = failure
+                done.set_exception(error)
+            elif isinstance(outcomes[i], Exception):
+                done.set_exception(outcomes[i])  # type: ignore[arg-type]
+            else:
+                done.set_result(outcomes[i])  # type: ignore[arg-type]
+
+
+class BatchFailed(Exception):
+    """The item's batch failed as a whole (after its retries): nothing of it was committed."""
 
 
 _batchers: weakref.WeakKeyDictionary[Engine, dict[str, Batcher]] = weakref.WeakKeyDictionary()  # type: ignore[type-arg]

@@ -8,6 +8,8 @@ whose registration was cancelled or revoked, or that is not offered (409).
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, exists, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from pubdata import clock
@@ -26,6 +29,8 @@ from pubdata.products import metering, sources
 from pubdata.products.models import Product, Subscription
 from pubdata.products.subscriptions import hash_key
 from pubdata.registry.models import Registration
+
+log = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 500
 #: Seconds a call waits for its count to be committed before it fails (the caller may retry with its key).
@@ -105,14 +110,15 @@ def released_table(session: Session, access: Access) -> tuple[tuple[str, ...], t
     """The first released result table of the product (its API content)."""
     for export_id, digest in zip(access.export_ids, access.digests, strict=False):
         key = (export_id, digest)
-        if key not in _content:
+        table = _content.get(key)
+        if table is None:
             rel = sources.released(session, export_id)
             if rel.kind != "result":
                 continue
             if len(_content) > 1000:
                 _content.clear()
-            _content[key] = (rel.columns, rel.rows)
-        return _content[key]
+            table = _content[key] = (rel.columns, rel.rows)
+        return table
     return (), ()
 
 
@@ -157,20 +163,26 @@ class CallRequest:
 
 def _respond(session: Session, rows: Mapping[str, Any], req: CallRequest) -> tuple[dict[str, Any], metering.Call]:
     """The handler's answer to an authenticated call, and the call to count for it."""
-    key = clean_key(req.idempotency_key)
     access = access_of(rows, req.raw_key, req.product_number)
     columns, released = released_table(session, access)
     payload = handle(columns, released, req.filters, req.page, req.size)
     volume = len(payload["rows"])
     payload["product"] = req.product_number
-    return payload, metering.Call(access.subscription_id, access.product_id, key, volume,
+    return payload, metering.Call(access.subscription_id, access.product_id, str(req.idempotency_key), volume,
                                   metering.amount_for(access.charging_basis, access.unit_price, volume))
+
+
+def _request(**request: Any) -> CallRequest:
+    """The call with its idempotency key settled once, before anything runs: a batch run again after a failed
+    commit must count a call without a key of its own under the same generated key."""
+    req = CallRequest(**request)
+    return dataclasses.replace(req, idempotency_key=clean_key(req.idempotency_key))
 
 
 def call(session: Session, **request: Any) -> tuple[dict[str, Any], bool]:
     """One metered call (``CallRequest``'s fields) in the caller's transaction: (the answer, whether this call was
     newly counted). The caller commits."""
-    req = CallRequest(**request)
+    req = _request(**request)
     session.flush()  # pending changes of the caller's unit of work first (Core execution does not autoflush)
     rows = _auth_rows(session.connection(), [_key_hash(req.raw_key)])
     payload, pending = _respond(session, rows, req)
@@ -196,6 +208,11 @@ def _call_batch(conn: Connection, reqs: Sequence[CallRequest]) -> list[Outcome |
             answered.append(_respond(session, rows, req))
         except DomainError as refusal:  # this call alone is refused
             answered.append(refusal)
+        except DBAPIError:  # the transaction is lost: the batch fails, and is run again, as a whole
+            raise
+        except Exception as fault:  # a fault in this call's own data fails this call only
+            log.exception("gateway call to %s failed", req.product_number)
+            answered.append(fault)
     session.close()
     pending = [a[1] for a in answered if not isinstance(a, Exception)]
     counted = iter(metering.record(conn, pending))
@@ -206,13 +223,13 @@ def submit(session: Session, **request: Any) -> Future[Outcome]:
     """One metered call (``CallRequest``'s fields) as the HTTP gateway makes it: the answer and whether the call
     was new, once its count is committed — by this process's batcher, with the calls made at the same moment. The
     answer must not leave before the future is done."""
-    req = CallRequest(**request)
+    req = _request(**request)
     bind = session.get_bind()
     if isinstance(bind, Connection):
         # Bound to one connection, the session lives inside an enclosing transaction that another connection
         # could neither see nor wait out: the call runs in it.
         done: Future[Outcome] = Future()
-        done.set_result(call(session, **request))
+        done.set_result(call(session, **dataclasses.asdict(req)))
         session.commit()
         return done
     return batching.batcher(bind.engine, "gateway", _call_batch).submit(req)
