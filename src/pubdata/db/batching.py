@@ -54,10 +54,13 @@ class Batcher(Generic[T, R]):
         self._queue.put((item, done))
         with self._lock:  # after the put: a thread deciding to stop sees this item and carries on
             if not self._running:
-                thread = threading.Thread(target=self._run, name=f"pubdata-{self._name}", daemon=True)
-                thread.start()  # raises before _running is set if no thread can be started
-                self._running = True
+                self._start()
         return done
+
+    def _start(self) -> None:
+        """Under ``_lock``: a new batch thread; ``_running`` only once it started (``start`` can raise)."""
+        threading.Thread(target=self._run, name=f"pubdata-{self._name}", daemon=True).start()
+        self._running = True
 
     def _run(self) -> None:
         try:
@@ -67,8 +70,7 @@ class Batcher(Generic[T, R]):
             with self._lock:  # let the next submit, or the items still queued, start a thread again
                 self._running = False
                 if not self._queue.empty():
-                    threading.Thread(target=self._run, name=f"pubdata-{self._name}", daemon=True).start()
-                    self._running = True
+                    self._start()
             raise
 
     def _loop(self) -> None:

@@ -42,8 +42,7 @@ MAX_KEY = 100
 #: status, and whether the authorization it comes from is still in force and its operator not suspended (OPS-21).
 AUTH = (select(Subscription.key_hash, Subscription.id, Subscription.state, Subscription.charging_basis,
                Subscription.unit_price, Product.id, Product.number, Product.state, Product.form, Product.export_ids,
-               Product.manifests,
-               Registration.status, Agreement.state, Agreement.end_date,
+               Product.manifests, Registration.status, Agreement.state, Agreement.end_date,
                exists().where(OperationMeasure.operator_org_id == Agreement.operator_org_id,
                               OperationMeasure.kind == "suspension", OperationMeasure.state == "in_force"))
         .join(Product, Product.id == Subscription.product_id)
@@ -182,7 +181,10 @@ def _request(**request: Any) -> CallRequest:
 def call(session: Session, **request: Any) -> tuple[dict[str, Any], bool]:
     """One metered call (``CallRequest``'s fields) in the caller's transaction: (the answer, whether this call was
     newly counted). The caller commits."""
-    req = _request(**request)
+    return _call(session, _request(**request))
+
+
+def _call(session: Session, req: CallRequest) -> tuple[dict[str, Any], bool]:
     session.flush()  # pending changes of the caller's unit of work first (Core execution does not autoflush)
     rows = _auth_rows(session.connection(), [_key_hash(req.raw_key)])
     payload, pending = _respond(session, rows, req)
@@ -229,7 +231,7 @@ def submit(session: Session, **request: Any) -> Future[Outcome]:
         # Bound to one connection, the session lives inside an enclosing transaction that another connection
         # could neither see nor wait out: the call runs in it.
         done: Future[Outcome] = Future()
-        done.set_result(call(session, **dataclasses.asdict(req)))
+        done.set_result(_call(session, req))
         session.commit()
         return done
     return batching.batcher(bind.engine, "gateway", _call_batch).submit(req)

@@ -76,12 +76,6 @@ def record(conn: Connection, calls: Sequence[Call]) -> list[bool]:
             for c in calls]
 
 
-def meter(session: Session, call: Call) -> bool:
-    """Count one call in the session's transaction (the caller commits)."""
-    session.flush()  # the caller's pending rows first: Core execution does not autoflush
-    return record(session.connection(), [call])[0]
-
-
 @dataclass(frozen=True)
 class Usage:
     calls: int
