@@ -7,18 +7,9 @@ from hypothesis import strategies as st
 from stdnum.cn import ric as stdnum_ric
 
 from pubdata.identity.validation import make_uscc
-from pubdata.opdomain.disclosure import (
-    AggStats,
-    Finding,
-    Protected,
-    RawRow,
-    Reason,
-    check_result_export,
-    differencing_findings,
-    protect,
-    scan_bytes,
-    scan_file,
-)
+from pubdata.opdomain.disclosure import AggStats, Protected, RawRow, Reason, protect
+from pubdata.opdomain.export_checks import Finding, check_result_export, differencing_findings
+from pubdata.opdomain.file_scan import scan_bytes, scan_file
 from pubdata.opdomain.identifiers import Kind, find_identifiers, is_valid_ric, is_valid_uscc, ric_check_digit
 from pubdata.opdomain.schema import DisclosureConfig
 

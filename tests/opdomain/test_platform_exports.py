@@ -13,8 +13,9 @@ from pubdata.crypto import sm3
 from pubdata.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from pubdata.files import service as files
 from pubdata.identity.roles import Role
-from pubdata.opdomain import disclosure, exports, queries
-from pubdata.opdomain.disclosure import AggStats, Finding, RawRow, protect
+from pubdata.opdomain import disclosure, export_checks, exports, file_scan, queries
+from pubdata.opdomain.disclosure import AggStats, RawRow, protect
+from pubdata.opdomain.export_checks import Finding
 from pubdata.opdomain.models import ExportRequest, QueryRun
 from pubdata.opdomain.schema import DisclosureConfig
 from pubdata.operation import measures
@@ -124,7 +125,7 @@ def test_another_organisations_result_cannot_be_requested(db_session, c, setup, 
 
 
 def test_output_checks_identifier_columns_single_records_and_statistics() -> None:
-    found = disclosure.output_findings(
+    found = export_checks.output_findings(
         ["n", "x", "m"], ["count", "sum", "statistic"],
         [["population.id_number"], ["population.id_number", "population.age"], ["population.annual_income"]],
         ["population.id_number"])
@@ -133,10 +134,10 @@ def test_output_checks_identifier_columns_single_records_and_statistics() -> Non
     # A visible row of one entity reproduces a source record (disclosure control would have hidden it).
     one = disclosure.Protected(("k", "n"), ("key", "count"), ((disclosure.Cell("城关区"), disclosure.Cell(1)),),
                                (1,), True)
-    assert [f.code for f in disclosure.check_result_export(one)] == [Finding.SINGLE_RECORD]
+    assert [f.code for f in export_checks.check_result_export(one)] == [Finding.SINGLE_RECORD]
     few = protect(["k", "n"], ["key", "count"], [RawRow(("城关区", 40), 40, ((), (AggStats(40, rows=40),)))],
                   DisclosureConfig(), population=None, aggregate=True)
-    assert disclosure.check_result_export(few) == []
+    assert export_checks.check_result_export(few) == []
 
 
 def test_figures_are_not_mistaken_for_identifiers_but_keys_are_read() -> None:
@@ -144,14 +145,14 @@ def test_figures_are_not_mistaken_for_identifiers_but_keys_are_read() -> None:
     cells = (disclosure.Cell("620102"), disclosure.Cell(40), disclosure.Cell(19291.13089843283),
              disclosure.Cell("12317.16397203202"))
     figures = disclosure.Protected(("k", "n", "avg", "sum"), ("key", "count", "sum", "sum"), (cells,), (40,), True)
-    assert disclosure.check_result_export(figures) == []
+    assert export_checks.check_result_export(figures) == []
     for key in (13912345678, RIC, f"户主{RIC}"):
         keyed = disclosure.Protected(("k", "n"), ("key", "count"), ((disclosure.Cell(key), disclosure.Cell(40)),),
                                      (40,), True)
-        assert [f.code for f in disclosure.check_result_export(keyed)] == [Finding.IDENTIFIER]
+        assert [f.code for f in export_checks.check_result_export(keyed)] == [Finding.IDENTIFIER]
     text = disclosure.Protected(("k", "m"), ("key", "statistic"),
                                 ((disclosure.Cell("a"), disclosure.Cell(f"编号：{RIC}")),), (40,), True)
-    assert [f.code for f in disclosure.check_result_export(text)] == [Finding.IDENTIFIER]
+    assert [f.code for f in export_checks.check_result_export(text)] == [Finding.IDENTIFIER]
 
 
 @pytest.mark.parametrize(("kind", "value"), [
@@ -160,13 +161,13 @@ def test_figures_are_not_mistaken_for_identifiers_but_keys_are_read() -> None:
 def test_pure_digit_cells_are_scanned(kind: str, value: object) -> None:
     cells = (disclosure.Cell("a"), disclosure.Cell(value))
     result = disclosure.Protected(("k", "m"), ("key", kind), (cells,), (40,), True)
-    assert Finding.IDENTIFIER in [f.code for f in disclosure.check_result_export(result)]
+    assert Finding.IDENTIFIER in [f.code for f in export_checks.check_result_export(result)]
 
 
 def test_fractional_statistics_are_not_identifiers() -> None:
     cells = (disclosure.Cell("a"), disclosure.Cell(19291.13089843283), disclosure.Cell("1.3812345678"))
     result = disclosure.Protected(("k", "m", "s"), ("key", "statistic", "statistic"), (cells,), (40,), True)
-    assert disclosure.check_result_export(result) == []
+    assert export_checks.check_result_export(result) == []
 
 
 def test_differencing_against_released_results_blocks_approval(db_session, c, setup) -> None:
@@ -234,11 +235,11 @@ def test_differencing_of_cells_without_storage() -> None:
 
     base = result(("c",), [(("a",), 100, 100), (("b",), 200, 200)])
     filtered = result(("c",), [(("a",), 100, 97), (("b",), 200, 200)])
-    assert [f.where for f in disclosure.differencing_findings(filtered, [base])] == ["key:a", "total"]
+    assert [f.where for f in export_checks.differencing_findings(filtered, [base])] == ["key:a", "total"]
     total = result((), [((), 297, 297)])
-    assert [f.where for f in disclosure.differencing_findings(total, [base])] == ["total"]
+    assert [f.where for f in export_checks.differencing_findings(total, [base])] == ["total"]
     same = result(("c",), [(("a",), 100, 100), (("b",), 200, 200)])
-    assert disclosure.differencing_findings(same, [base]) == []
+    assert export_checks.differencing_findings(same, [base]) == []
 
 
 def test_a_file_is_scanned_for_identifiers_and_kept_out_of_the_attachment_store(db_session, c, setup) -> None:
@@ -258,18 +259,18 @@ def test_archives_are_unscannable_and_pdf_streams_are_read() -> None:
     stream = zlib.compress(f"BT ({RIC}) Tj ET".encode())
     pdf = (f"%PDF-1.4\n1 0 obj\n<< /Length {len(stream)} /Filter /FlateDecode >>\nstream\n".encode() + stream
            + b"\nendstream\nendobj\ntrailer\n<< >>\n%%EOF\n")
-    found = disclosure.scan_document(pdf, "application/pdf")
+    found = file_scan.scan_document(pdf, "application/pdf")
     assert [(f.code, f.blocking) for f in found] == [(Finding.IDENTIFIER, True), (Finding.MANUAL_REVIEW, False)]
     assert found[0].where.startswith("stream:0/")
-    assert [f.code for f in disclosure.scan_document(b"PK\x03\x04rest", "application/zip")] == [Finding.UNSCANNABLE]
+    assert [f.code for f in file_scan.scan_document(b"PK\x03\x04rest", "application/zip")] == [Finding.UNSCANNABLE]
     # Images cannot be read: blocking, not an advisory the reviewer may wave through.
-    assert [(f.code, f.blocking) for f in disclosure.scan_document(b"\x89PNG....", "image/png")] == [
+    assert [(f.code, f.blocking) for f in file_scan.scan_document(b"\x89PNG....", "image/png")] == [
         (Finding.UNSCANNABLE, True)]
-    assert disclosure.scan_document(CLEAN_CSV, "text/csv") == []
+    assert file_scan.scan_document(CLEAN_CSV, "text/csv") == []
 
 
 def _codes(data: bytes, media_type: str) -> set[Finding]:
-    return {f.code for f in disclosure.scan_document(data, media_type)}
+    return {f.code for f in file_scan.scan_document(data, media_type)}
 
 
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
@@ -278,7 +279,7 @@ OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
 def test_ole_files_are_unscannable_and_their_utf16_text_is_read() -> None:
     doc = OLE + f"身份证号 {RIC} 结束".encode("utf-16-le") + b"\x00" * 100
     for media_type in ("application/msword", "application/vnd.ms-excel", "application/wps-office.wps"):
-        found = disclosure.scan_document(doc, media_type)
+        found = file_scan.scan_document(doc, media_type)
         assert {f.code for f in found} == {Finding.UNSCANNABLE, Finding.IDENTIFIER}
         assert all(f.blocking for f in found)
     assert _codes(OLE + b"\x00" * 100, "application/msword") == {Finding.UNSCANNABLE}
@@ -289,7 +290,7 @@ def test_archives_appended_to_pdfs_and_images_are_found() -> None:
     assert Finding.UNSCANNABLE not in _codes(pdf, "application/pdf")
     for tail in (b"PK\x03\x04\x14\x00rest", b"PK\x05\x06" + b"\x00" * 18, b"7z\xbc\xaf\x27\x1crest",
                  b"Rar!\x1a\x07\x00rest", zlib.compress(b"x" * 200, wbits=31)):
-        found = disclosure.scan_document(pdf + tail, "application/pdf")
+        found = file_scan.scan_document(pdf + tail, "application/pdf")
         assert any(f.code is Finding.UNSCANNABLE and f.blocking for f in found), tail
         assert Finding.UNSCANNABLE in _codes(CLEAN_CSV + tail, "text/csv")
     assert Finding.UNSCANNABLE in _codes(b"\x89PNG\r\n\x1a\n...." + b"PK\x03\x04rest", "image/png")
@@ -308,7 +309,7 @@ def test_pdf_streams_in_every_text_filter_are_read_and_others_are_unscannable() 
                 _pdf(b"<~" + base64.a85encode(text) + b"~>", "/ASCII85Decode"),
                 _pdf(base64.a85encode(zlib.compress(text)) + b"~>", "[/ASCII85Decode /FlateDecode]"),
                 _pdf(zlib.compress(text), "/FlateDecode", eol=b"")):
-        found = disclosure.scan_document(pdf, "application/pdf")
+        found = file_scan.scan_document(pdf, "application/pdf")
         assert Finding.IDENTIFIER in {f.code for f in found}, pdf
         assert Finding.UNSCANNABLE not in {f.code for f in found}
     assert Finding.UNSCANNABLE in _codes(_pdf(b"\xff\xd8\xff\xe0jpeg", "/DCTDecode"), "application/pdf")

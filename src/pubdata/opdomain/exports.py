@@ -5,10 +5,10 @@ export either the protected result of one of its own checked queries (``QueryRun
 model, a report) for a named product, stating the purpose. Automatic checks run at once and are stored with
 the request as findings (``code``, Chinese ``message``, ``detail``, ``blocking``):
 
-* results — ``disclosure.check_result_export`` (row-level output, rows below k or of one entity, identifiers
+* results — ``export_checks.check_result_export`` (row-level output, rows below k or of one entity, identifiers
   in cells, differencing against the same operator's *released* results of the dataset) and
-  ``disclosure.output_findings`` (columns computed from direct identifiers; order statistics, advisory);
-* files — ``disclosure.scan_document``: valid resident ID numbers, mobile numbers and credit codes in the
+  ``export_checks.output_findings`` (columns computed from direct identifiers; order statistics, advisory);
+* files — ``file_scan.scan_document``: valid resident ID numbers, mobile numbers and credit codes in the
   decoded text; only decodable text counts as scanned — OLE files, images, undecodable PDF streams, archives
   and archive signatures anywhere in a file are ``unscannable`` (blocking). Differencing of file content is
   left to the reviewer, who may download the pending file (:func:`review_content`, audited).
@@ -55,7 +55,7 @@ from pubdata.identity.models import Organisation
 from pubdata.identity.permissions import Permission
 from pubdata.ledger.canonical import CanonicalError, canonical_bytes
 from pubdata.ledger.checkpoints import settings_for
-from pubdata.opdomain import datasets, disclosure, grants, queries
+from pubdata.opdomain import datasets, export_checks, file_scan, grants, queries
 from pubdata.opdomain.identifiers import scan_text
 from pubdata.opdomain.models import DataGrant, ExportRequest, OpDataset, QueryRun
 from pubdata.opdomain.schema import Role
@@ -103,7 +103,7 @@ def result_content(run: QueryRun) -> bytes:
                             "truncated": run.truncated})
 
 
-def _findings_json(found: Iterable[disclosure.ExportFinding]) -> list[dict[str, Any]]:
+def _findings_json(found: Iterable[export_checks.ExportFinding]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for f in found:
         doc = f.as_json()
@@ -128,8 +128,8 @@ def released_runs(session: Session, operator_org_id: int, dataset_id: int) -> li
 def result_findings(session: Session, run: QueryRun) -> list[dict[str, Any]]:
     """Every automatic check of a stored result against the releases so far."""
     earlier = [queries.protected_of(r) for r in released_runs(session, run.operator_org_id, run.dataset_id)]
-    found = disclosure.check_result_export(queries.protected_of(run), earlier)
-    found += disclosure.output_findings(run.columns, run.kinds, run.sources,
+    found = export_checks.check_result_export(queries.protected_of(run), earlier)
+    found += export_checks.output_findings(run.columns, run.kinds, run.sources,
                                         _direct_identifiers(session, run.dataset_id))
     return _findings_json(found)
 
@@ -268,7 +268,7 @@ def request_file_export(session: Session, *, actor: Actor, data: bytes | Iterabl
         blob = writer.seal()
     try:
         content = blob.tmp.read_bytes()
-        findings = _findings_json(disclosure.scan_document(content, blob.media_type))
+        findings = _findings_json(file_scan.scan_document(content, blob.media_type))
         blob.commit()
     finally:
         blob.discard()
