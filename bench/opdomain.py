@@ -10,7 +10,10 @@
 * through_run_query — the same SQL through the platform's own path (``queries.run_query``: grant, agreement and
   suspension checks, the engine, the stored QueryRun and the audit event, committed), on a dataset loaded with
   ``datasets.register_dataset`` from the generated file, next to the same SQL run directly on that dataset's
-  DuckDB connection; medians and ratio. Skipped with --no-platform.
+  DuckDB connection; medians and ratio. Skipped with --no-platform. The bench's operator is designated staff
+  and its rate limits are raised (the bench is no attack).
+* brake_bookkeeping_ms — rate limits and counters of one query (``brakes.Brake`` admit + settle, in the query's
+  transaction) on the platform database, median and p95 (target < 1 ms).
 * peak_rss_mib — the benchmark process's peak resident memory (the data is generated in a child process
   so that generation does not count); duckdb_memory_mib — DuckDB's own accounting after the runs.
 
@@ -87,17 +90,23 @@ def _platform(source: Path, rounds: int) -> dict[str, object]:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.*
     from sqlalchemy.orm import sessionmaker
 
+    from pubdata.certificates.signing import SETTINGS_INFO
+    from pubdata.config import get_settings
     from pubdata.db.testing import scratch_engine
-    from pubdata.opdomain import datasets, queries
+    from pubdata.opdomain import brakes, datasets, queries
     from pubdata.opdomain.models import OpDataset
-    from tests.opdomain.platform_support import World, apply, spec, stage
+    from tests.opdomain.platform_support import World, apply, designate, spec, stage
     from tests.operation.support import cast, signed_agreement
 
     out: dict[str, object] = {}
     with scratch_engine("") as db:
         session = sessionmaker(db)()
+        session.info[SETTINGS_INFO] = dataclasses.replace(
+            get_settings(), opdomain_query_rate_per_minute=100_000, opdomain_query_burst=100_000,
+            opdomain_grant_rate_per_minute=100_000, opdomain_grant_burst=100_000)
         c = cast(session)
         agreement = signed_agreement(session, c, tmp)
+        designate(session, c.operator, c.agency)
         t0 = time.perf_counter()
         tables = [spec("population", stage(source, "population")), spec("region", stage(source, "region", "csv"))]
         row = datasets.register_dataset(session, actor=c.industry, registration_id=agreement.content["resource_ids"][0],
@@ -131,9 +140,25 @@ def _platform(source: Path, rounds: int) -> dict[str, object]:
             d, p = statistics.median(direct), statistics.median(platform)
             out[name] = {"direct_s": round(d, 4), "run_query_s": round(p, 4), "ratio": round(p / d, 3),
                          "ratio_best": round(min(platform) / min(direct), 3)}
+        out["brake_bookkeeping_ms"] = _brakes(session, brakes, grant, c.operator)
         session.close()
         datasets.close_engines()
     return out
+
+
+def _brakes(session, brakes, grant, actor, n: int = 300) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """One query's rate-limit and counter bookkeeping (its statements in the query's transaction; the commit is
+    the query's own and not counted)."""
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        brake = brakes.Brake(session, grant, actor)
+        brake.admit()
+        brake.settle("allowed")
+        times.append((time.perf_counter() - t0) * 1000)
+        session.commit()
+    times.sort()
+    return {"median": round(statistics.median(times), 3), "p95": round(times[int(0.95 * n)], 3)}
 
 
 def main() -> None:

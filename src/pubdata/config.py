@@ -44,6 +44,21 @@ class Settings:
     #: Checked at each commit that writes events; run `pubdata ledger checkpoint --if-due` from a timer so
     #: that the last events before a quiet period are covered too.
     ledger_checkpoint_seconds: int = 300
+    #: Checked queries of the operation domain (OPS-25, OPS-33): each user may run this many per minute on one
+    #: grant, with bursts of up to ``opdomain_query_burst`` at once…
+    opdomain_query_rate_per_minute: int = 30
+    opdomain_query_burst: int = 10
+    #: …and all the operator's staff together this many per minute on one grant (bursts of ``…_grant_burst``).
+    opdomain_grant_rate_per_minute: int = 120
+    opdomain_grant_burst: int = 30
+    #: Refused, failed and throttled queries on one grant within one window (seconds) that raise an alert to the
+    #: implementing agency, and that suspend the grant until the agency resumes it.
+    opdomain_brake_window_seconds: int = 3600
+    opdomain_alert_threshold: int = 50
+    opdomain_suspend_threshold: int = 200
+    #: A query's answer is given no earlier than the next multiple of this many milliseconds after the request
+    #: arrived (at least one), so its timing does not reveal data-dependent work (0: off).
+    opdomain_answer_quantum_ms: int = 250
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'pubdata.sqlite3'}"

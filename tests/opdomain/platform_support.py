@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pubdata import clock
+from pubdata.audit import Actor
 from pubdata.audit.models import AuditEvent
-from pubdata.opdomain import applications, datasets, queries
-from pubdata.opdomain.models import DataGrant, OpDataset, QueryRun
+from pubdata.opdomain import applications, datasets, queries, staff
+from pubdata.opdomain.models import DataGrant, DesignatedStaff, OpDataset, QueryRun
 from pubdata.opdomain.synthetic import POPULATION, REGION, write_demo
 from pubdata.operation.models import Agreement
 from tests.operation.support import Cast, signed_agreement
@@ -66,7 +67,14 @@ class World:
 
 def world(session: Session, c: Cast, tmp: Path) -> World:
     agreement = signed_agreement(session, c, tmp)
+    designate(session, c.operator, c.agency)
     return World(agreement, load(session, c, agreement.content["resource_ids"][0], tmp))
+
+
+def designate(session: Session, user: Actor, agency: Actor) -> DesignatedStaff:
+    """``user`` nominated by its operator and approved by the agency for the agreement in force (OPS-25)."""
+    row = staff.nominate(session, actor=user, user_id=user.user_id or 0, duty="数据分析")
+    return staff.decide(session, actor=agency, staff_id=row.id, action="approve")
 
 
 USES = {"population.county_code": "按县区统计", "population.annual_income": "收入分布", "population.age": "年龄段",

@@ -132,7 +132,9 @@ def subscribed(session: Session, w: World, p: Product, actor: Actor | None = Non
 
 # --- the real export review (opdomain.exports) -----------------------------------------------------------------
 
-BY_COUNTY = "SELECT county_code, count(*) AS n FROM population GROUP BY county_code"
+# Grouped rows under k are left out of a result whole; the small filtered count keeps a hidden cell in shown rows.
+BY_COUNTY = ("SELECT county_code, count(*) AS n, count(*) FILTER (WHERE age BETWEEN 95 AND 130) AS oldest "
+             "FROM population GROUP BY county_code")
 
 
 def real_world(session: Session, tmp: Path) -> tuple[Cast, Agreement, Any]:

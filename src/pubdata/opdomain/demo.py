@@ -28,8 +28,8 @@ from pubdata.audit import Actor
 from pubdata.files.service import store_upload
 from pubdata.identity.access import actor_for
 from pubdata.identity.users import user_by_username
-from pubdata.opdomain import applications, datasets, quality, synthetic
-from pubdata.opdomain.models import OpDataset
+from pubdata.opdomain import applications, datasets, quality, staff, synthetic
+from pubdata.opdomain.models import DesignatedStaff, OpDataset
 from pubdata.opdomain.schema import Table
 from pubdata.opdomain.synthetic import ENTERPRISE, POPULATION, REGION
 from pubdata.operation.access import active_agreement, agreement_scope
@@ -142,7 +142,7 @@ def load(session: Session, *, system: Actor, persons: int | None = None) -> list
     if industry is None or operator is None or operator.org_id is None:
         return []
     if session.scalar(select(OpDataset.id).where(OpDataset.code == POPULATION_CODE)) is not None:
-        return []
+        return designate(session, operator)  # an older demo database gets its designated staff too
     agreement = active_agreement(session, operator.org_id)
     covered = [r.registration_id for r in agreement_scope(session, agreement) if r.still_registered] \
         if agreement else []
@@ -185,4 +185,18 @@ def load(session: Session, *, system: Actor, persons: int | None = None) -> list
                    kind="missing", description="部分县区 60 岁以上人员的年收入为 0 或缺失，请核实是否漏采。")
     n = pop.row_counts["population"]
     return [f"运营域：{pop.label}（{n:,} 人）", f"运营域：{ent.label}",
-            "运营域：operator 的数据授权（可在查询控制台查询）"]
+            "运营域：operator 的数据授权（可在查询控制台查询）", *designate(session, operator)]
+
+
+def designate(session: Session, operator: Actor) -> list[str]:
+    """OPS-25: ``operator`` nominated by its organisation and approved by the agreement's agency (idempotent)."""
+    agreement = active_agreement(session, operator.org_id or 0)
+    agency = _actor(session, "agency")
+    if agreement is None or agency is None or agency.org_id != agreement.agency_org_id or session.scalar(
+            select(DesignatedStaff.id).where(DesignatedStaff.agreement_id == agreement.id,
+                                             DesignatedStaff.user_id == operator.user_id,
+                                             DesignatedStaff.state.in_(staff.LIVE))) is not None:
+        return []
+    row = staff.nominate(session, actor=operator, user_id=operator.user_id or 0, duty="数据分析师（查询控制台）")
+    staff.decide(session, actor=agency, staff_id=row.id, action="approve", note="经审核，同意指定。")
+    return ["运营域：operator 为实施机构批准的指定人员"]

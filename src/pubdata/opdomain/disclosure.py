@@ -14,15 +14,21 @@ A result reaches a person only through :func:`protect`. Rules, per cell:
   test ``n·top1 > p·total`` never suppresses less than the exact rule (it is exact for n = 1). Unless the
   dataset asks for exact contributor counts, a sum also needs ``total ≥ k·top1``: each contributor is at
   most top1, so this proves at least k non-zero contributors (a sum of 0/1 values is then a count).
+* **complement, within a row** — a population narrower than its group (a FILTER, a CASE branch, a nullable
+  argument) needs k rows outside it as well as in it, and two populations of one row need k rows in which
+  they differ: otherwise one cell minus another is a few people (a one-query tracker). "None" counts as
+  "few" here: a difference of 0 shown and of 1 hidden would itself say which.
 * **secondary** — when exactly one row of a result is hidden, the next-smallest row is hidden too, so the
-  hidden one cannot be recovered from the table total.
+  hidden one cannot be recovered from the table total (only where hidden rows are kept, see ``drop_hidden``).
 
-Suppressed cells keep their place in the result with ``value=None`` and a reason; nothing is dropped.
+Suppressed cells keep their place in the result with ``value=None`` and a reason; rows hidden whole are left
+out of grouped results as the runner shows them (``drop_hidden``).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -36,6 +42,7 @@ class Reason(StrEnum):
     COMPLEMENT = "complement"
     DOMINANCE = "dominance"
     SECONDARY = "secondary"
+    OVERLAP = "overlap"
     TRUNCATED = "truncated"
 
     def label(self, config: DisclosureConfig) -> str:
@@ -44,6 +51,7 @@ class Reason(StrEnum):
             Reason.COMPLEMENT: f"单元格之外的个体少于 {config.min_count} 个（补集过小）",
             Reason.DOMINANCE: "少数个体贡献占比过高（优势规则）",
             Reason.SECONDARY: "为防止由合计推算被隐藏的单元格而一并隐藏（互补隐藏）",
+            Reason.OVERLAP: f"与同一行另一单元格涉及的个体相差少于 {config.min_count} 个（相减可推算个体）",
             Reason.TRUNCATED: f"结果超过 {config.max_rows} 行，其余行未显示",
         }[self]
 
@@ -69,6 +77,10 @@ class AggStats(NamedTuple):
     #: Rows the aggregate covers, for the complement rule: counts and FILTER-ed aggregates only (a sum's
     #: zero contributions are known to be zero, so they are no complement to protect).
     rows: int | None = None
+    #: For a population narrower than its group by a condition (a FILTER, a CASE branch, a nullable
+    #: argument): the group's rows outside it. Fewer than k — none included, since "none" and "one" must
+    #: look alike — and the cell is the group minus a few.
+    outside: int | None = None
 
 
 class RawRow(NamedTuple):
@@ -77,6 +89,9 @@ class RawRow(NamedTuple):
     group_size: int
     #: Per output column: stats of each aggregate in it.
     stats: tuple[tuple[AggStats, ...], ...]
+    #: Pairs of populations in this row: (the output columns that read either, rows in exactly one of them).
+    #: Fewer than k apart (none included), and one cell minus the other is a few people.
+    overlaps: tuple[tuple[tuple[int, ...], int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +109,9 @@ class Protected:
     #: Per row and output column: the entities the cell's aggregates cover (the smallest, when a cell has
     #: several), None for group keys; never shown. Differencing compares cells, not only rows, with these.
     cell_supports: tuple[tuple[int | None, ...], ...] = ()
+    #: Entities of the rows left out whole (``drop_hidden``), never shown: a grouped result still covers
+    #: them, and the differencing check compares what a result covers.
+    hidden_total: int = 0
 
     def suppressed_count(self) -> int:
         return self._suppressed
@@ -111,9 +129,13 @@ def _cell_reason(stats: Sequence[AggStats], population: int | None, k: int,
             return Reason.MIN_COUNT
         if population is not None and s.rows is not None and 0 < population - s.rows < k:
             return Reason.COMPLEMENT
+        if s.outside is not None and s.outside < k:
+            return Reason.COMPLEMENT
         top, total = s.top, s.abs_total
         if total is None or top is None:
             continue
+        if not (math.isfinite(top) and math.isfinite(total)):  # an overflow tells nothing it may show
+            return Reason.DOMINANCE
         if top == 0:  # no non-zero contributor: a count of zero
             return Reason.MIN_COUNT
         if support is None and total < k * top:  # fewer than k contributors not ruled out
@@ -133,9 +155,17 @@ def protect(
     population: int | None,
     aggregate: bool,
     truncated: bool = False,
+    outside: int | None = None,
+    drop_hidden: bool = False,
 ) -> Protected:
     """Apply the rules above. ``population`` is the number of entities in the driving table (complement
-    rule); row-level results (all columns public) pass through unchanged."""
+    rule); row-level results (all columns public) pass through unchanged. ``outside`` is the driving table's
+    entities that the query's WHERE leaves out (None without a WHERE): fewer than k, and every row is hidden.
+
+    With ``drop_hidden`` (grouped results as the runner shows them), a row hidden whole is left out rather
+    than shown empty, and no secondary suppression is done: a hidden row would otherwise tell by its place,
+    by the number of rows and by the row it drags along that a small group exists, where an absent group
+    and a small one must look alike."""
     raw_rows = list(raw)
     if not aggregate:
         rows = tuple(tuple(Cell(v) for v in r.values) for r in raw_rows)
@@ -143,38 +173,51 @@ def protect(
     # One pass per row over its cells; results have thousands of cells and this runs on every query.
     k, dominance = config.min_count, config.dominance
     keys = [kind == "key" for kind in kinds]
+    excluded = outside is not None and outside < k
     out: list[tuple[Cell, ...]] = []
     cell_supports: list[tuple[int | None, ...]] = []
     hidden_rows: list[int] = []
     for i, r in enumerate(raw_rows):
         group = r.group_size
         cell_supports.append(tuple(cell_support(stats, group) for stats in r.stats))
-        if group < k or (population is not None and 0 < population - group < k):
+        if group < k or excluded or (population is not None and 0 < population - group < k):
             reason = Reason.MIN_COUNT if group < k else Reason.COMPLEMENT
             out.append(tuple(Cell(None, reason) for _ in r.values))
             hidden_rows.append(i)
             continue
         row = []
         for value, is_key, stats in zip(r.values, keys, r.stats, strict=True):
-            reason = None if is_key else _cell_reason(stats, population, k, dominance)
+            reason = None if is_key or not stats else _cell_reason(stats, population, k, dominance)
             row.append(Cell(value) if reason is None else Cell(None, reason))
+        for cells, apart in r.overlaps:
+            if apart < k:
+                for j in cells:
+                    if not row[j].suppressed:
+                        row[j] = Cell(None, Reason.OVERLAP)
         out.append(tuple(row))
-    if len(hidden_rows) == 1 and len(raw_rows) > 1:
+    supports = [r.group_size for r in raw_rows]
+    hidden_total = 0
+    if drop_hidden:
+        hidden_total = sum(raw_rows[i].group_size for i in hidden_rows)
+        hidden = set(hidden_rows)
+        kept = [i for i in range(len(raw_rows)) if i not in hidden]
+        out, supports, cell_supports = ([seq[i] for i in kept] for seq in (out, supports, cell_supports))
+    elif len(hidden_rows) == 1 and len(raw_rows) > 1:
         visible = [i for i in range(len(raw_rows)) if i not in hidden_rows]
         j = min(visible, key=lambda i: raw_rows[i].group_size)
         out[j] = tuple(Cell(None, Reason.SECONDARY) for _ in out[j])
     return Protected(
-        tuple(columns), tuple(kinds), tuple(out), tuple(r.group_size for r in raw_rows),
-        True, truncated, k, tuple(cell_supports),
+        tuple(columns), tuple(kinds), tuple(out), tuple(supports), True, truncated, k, tuple(cell_supports),
+        hidden_total,
     )
 
 
 def cell_support(stats: Sequence[AggStats], group_size: int) -> int | None:
     """The entities one cell covers: for each aggregate the rows it reads (a FILTER or count(x) reads fewer
     than the group), the smallest of them; None for a cell without aggregates (group keys)."""
-    if not stats:
-        return None
     if len(stats) == 1:
         rows = stats[0].rows
         return group_size if rows is None else rows
+    if not stats:
+        return None
     return min(s.rows if s.rows is not None else group_size for s in stats)

@@ -374,6 +374,7 @@ def decide(session: Session, *, actor: Actor, export_id: int, decision: str, not
         try:
             _agreement_in_force(session, req)
             _require_no_blocking(session, req)
+            _require_confirmation(req, note)
         except DomainError as e:
             # A refused approval is an event too; the caller commits it (with the refreshed findings).
             record(session, actor=actor, tag="opdomain:export:approve_refused", object_type=OBJECT,
@@ -414,6 +415,14 @@ def _require_no_blocking(session: Session, req: ExportRequest) -> None:
     if blocking:
         raise Conflict("自动检查发现不得导出的内容（第二十六条），不能批准："
                        + "；".join(f["message"] for f in blocking[:5]), code="blocking_findings")
+
+
+def _require_confirmation(req: ExportRequest, note: str) -> None:
+    """An approval over a finding in ``CONFIRM`` states what the reviewer checked (it is in the audit event)."""
+    if not note and any(f["code"] in export_checks.CONFIRM for f in req.findings):
+        raise ValidationFailed.single(
+            "note", "confirmation_required", "自动检查提示本结果与已发布结果经加减组合后可能推算出小群体，批准前须"
+            "在审核意见中说明核查结论（例如各次查询的人群并无包含关系）。")
 
 
 # --- the release manifest -----------------------------------------------------------------------------------

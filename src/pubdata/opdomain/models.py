@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pubdata.db.base import Base, IdMixin, utcnow
@@ -108,6 +108,9 @@ class QueryRun(IdMixin, Base):
                                                 comment="各行涉及的个体数（仅供差分检查，从不显示或导出）")
     cell_supports: Mapped[list[list[int | None]] | None] = mapped_column(
         JSON, comment="各单元格涉及的个体数（每行每列，分组键为 null；仅供差分检查，从不显示或导出）")
+    hidden_total: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0",
+        comment="因涉及个体过少而未显示的各行个体数之和（仅供差分检查，从不显示或导出）")
     aggregate: Mapped[bool] = mapped_column(Boolean, comment="是否聚合结果")
     truncated: Mapped[bool] = mapped_column(Boolean, default=False, comment="结果是否被截断")
     min_count: Mapped[int] = mapped_column(Integer, comment="数据集的最小单元格阈值 k")
@@ -196,3 +199,121 @@ class QualityReport(IdMixin, Base):
     version: Mapped[int] = mapped_column(Integer, default=1, comment="乐观锁版本号")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class DesignatedStaff(IdMixin, Base):
+    """A user of the operator whom the implementing agency approved to query under the agreement's grants
+    (OPS-25); see opdomain/staff.py for the state machine."""
+
+    __tablename__ = "opdomain_designated_staff"
+    __table_args__ = {"comment": "运营机构的指定人员 (OPS-25)：运营机构提名、实施机构批准后方可在该协议的数据授权下查询"}
+
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("operation_agreement.id"), index=True,
+                                              comment="授权运营协议")
+    operator_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True, comment="运营机构")
+    agency_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True,
+                                               comment="批准的实施机构（协议的实施机构）")
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True, comment="被提名的用户")
+    duty: Mapped[str] = mapped_column(String(200), comment="岗位与职责")
+    state: Mapped[str] = mapped_column(String(20), default="nominated", index=True, comment="opdomain.staff.STAFF")
+    nominated_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), comment="提名人")
+    decided_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), comment="批准或撤回人")
+    decided_at: Mapped[dt.datetime | None] = mapped_column(comment="批准或撤回时间")
+    decision_note: Mapped[str | None] = mapped_column(Text, comment="批准或撤回的说明")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, comment="提名时间")
+    version: Mapped[int] = mapped_column(Integer, default=1, comment="乐观锁版本号")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class QueryCounter(IdMixin, Base):
+    """Per grant: how many queries were allowed, refused, failed and throttled, the current threshold window and
+    the grant-wide rate limit (opdomain/brakes.py). Updated by single SQL statements in each query's transaction,
+    so every worker process shares it."""
+
+    __tablename__ = "opdomain_query_counter"
+    __table_args__ = {"comment": "每个数据授权的查询计数（允许、拒绝、出错、限流）、阈值窗口与整体限速状态"}
+
+    grant_id: Mapped[int] = mapped_column(ForeignKey("opdomain_grant.id"), unique=True, comment="数据授权")
+    allowed: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0", comment="允许的查询数")
+    refused: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0", comment="被拒绝的查询数")
+    failed: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0", comment="执行出错的查询数")
+    throttled: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0", comment="因超过限速被拒的查询数")
+    window_start: Mapped[float] = mapped_column(Float, default=0.0, server_default="0",
+                                                comment="当前阈值窗口的起点（Unix 秒）")
+    window_bad: Mapped[int] = mapped_column(Integer, default=0, server_default="0",
+                                            comment="当前窗口内被拒绝、出错与限流的查询数")
+    alert_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0",
+                                             comment="当前窗口已达的级别：0 无，1 已告警，2 已暂停")
+    tat: Mapped[float] = mapped_column(Float, default=0.0, server_default="0",
+                                       comment="整体限速的理论到达时间（GCRA，Unix 秒）")
+
+    def __audit_root__(self) -> tuple[str, int]:
+        """Covered by the query's own event on the grant."""
+        return "opdomain_grant", self.grant_id
+
+
+class QueryBucket(IdMixin, Base):
+    """Per user and grant: the rate limit's state (GCRA theoretical arrival time)."""
+
+    __tablename__ = "opdomain_query_bucket"
+    __table_args__ = (UniqueConstraint("grant_id", "user_id"),
+                      {"comment": "每个用户在每个数据授权下的查询限速状态（GCRA）"})
+
+    grant_id: Mapped[int] = mapped_column(ForeignKey("opdomain_grant.id"), comment="数据授权")
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), comment="查询的用户")
+    tat: Mapped[float] = mapped_column(Float, default=0.0, server_default="0",
+                                       comment="理论到达时间（GCRA，Unix 秒）")
+
+    def __audit_root__(self) -> tuple[str, int]:
+        return "opdomain_grant", self.grant_id
+
+
+class QueryAlert(IdMixin, Base):
+    """A grant's refused, failed or throttled queries reached a threshold within one window: an alert to the
+    implementing agency, or (second threshold) the grant's suspension."""
+
+    __tablename__ = "opdomain_query_alert"
+    __table_args__ = {"comment": "查询异常告警：某数据授权在一个窗口内被拒绝、出错或限流的查询达到阈值"}
+
+    grant_id: Mapped[int] = mapped_column(ForeignKey("opdomain_grant.id"), index=True, comment="数据授权")
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("operation_agreement.id"), index=True,
+                                              comment="授权运营协议")
+    agency_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True, comment="告知的实施机构")
+    operator_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True, comment="运营机构")
+    level: Mapped[str] = mapped_column(String(20), comment="alert 告警 / suspension 暂停授权")
+    window_bad: Mapped[int] = mapped_column(Integer, comment="窗口内被拒绝、出错与限流的查询数")
+    threshold: Mapped[int] = mapped_column(Integer, comment="达到的阈值")
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, comment="告警时该授权的累计计数")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, comment="告警时间")
+
+    def __audit_root__(self) -> tuple[str, int]:
+        """Its event is on the grant (opdomain:grant:alert), with the alert's id."""
+        return "opdomain_grant", self.grant_id
+
+
+class GrantSuspension(IdMixin, Base):
+    """A grant held pending the implementing agency's review (operation.workflow.SUSPENSION: in_force → lifted)."""
+
+    __tablename__ = "opdomain_grant_suspension"
+    __table_args__ = {"comment": "数据授权的暂停：异常查询超过阈值后暂停，待实施机构审查后恢复"}
+
+    grant_id: Mapped[int] = mapped_column(ForeignKey("opdomain_grant.id"), index=True, comment="数据授权")
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("operation_agreement.id"), index=True,
+                                              comment="授权运营协议")
+    agency_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True, comment="审查的实施机构")
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("opdomain_query_alert.id"), comment="引起暂停的告警")
+    state: Mapped[str] = mapped_column(String(20), default="in_force", index=True,
+                                       comment="operation.workflow.SUSPENSION：in_force 暂停中 / lifted 已恢复")
+    facts: Mapped[str] = mapped_column(Text, comment="暂停的事实")
+    closing_note: Mapped[str | None] = mapped_column(Text, comment="恢复的理由")
+    lifted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), comment="恢复人")
+    lifted_at: Mapped[dt.datetime | None] = mapped_column(comment="恢复时间")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, comment="暂停时间")
+    version: Mapped[int] = mapped_column(Integer, default=1, comment="乐观锁版本号")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __audit_root__(self) -> tuple[str, int]:
+        """Its events are on the grant (opdomain:grant:suspend|resume)."""
+        return "opdomain_grant", self.grant_id

@@ -33,7 +33,9 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
 from pubdata.errors import DomainError
+from pubdata.opdomain import flatten, typecheck
 from pubdata.opdomain.identifiers import find_identifiers
+from pubdata.opdomain.populations import Population, counted, decompose, single
 from pubdata.opdomain.schema import Column, Dataset, Grade, Grant, Role, Table, TableKind
 
 DIALECT = "duckdb"
@@ -162,6 +164,8 @@ class Aggregate:
     #: ``table.column`` when the argument is a bare column of a base table (the runner may then use what
     #: it knows of that column, e.g. that it is never negative).
     base_column: str | None = None
+    #: The rows each branch of the argument reads (populations.py); measured one by one.
+    populations: tuple[Population, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -183,12 +187,26 @@ class Branch:
 
 
 @dataclass(frozen=True)
+class OrderKey:
+    """One ORDER BY item of an aggregate query, applied to the protected result (never in DuckDB: a hidden
+    row must not keep a place between shown ones, nor use up a LIMIT)."""
+
+    column: int
+    descending: bool
+    nulls_first: bool
+
+
+@dataclass(frozen=True)
 class CheckedQuery:
     sql: str
     tree: exp.Expression
     aggregate: bool
     branches: tuple[Branch, ...]
     tables: tuple[str, ...]
+    #: Aggregate queries only (row-level ones keep ORDER BY / LIMIT in ``sql``).
+    order: tuple[OrderKey, ...] = ()
+    limit: int | None = None
+    offset: int = 0
 
     @property
     def outputs(self) -> tuple[OutputColumn, ...]:
@@ -242,12 +260,23 @@ class _Ctx:
 
 
 def check(sql: str, grant: Grant) -> CheckedQuery:
-    """The checked query, or :class:`QueryRefused` with the first rule it breaks."""
+    """The checked query, or :class:`QueryRefused` with the first rule it breaks. Whatever the parser or the
+    analysis cannot take (nesting, size) is a refusal too, never an error."""
+    try:
+        return _check(sql, grant)
+    except RecursionError:
+        raise _refuse("too_complex", "查询嵌套过深或过于复杂，请简化。") from None
+
+
+def _check(sql: str, grant: Grant) -> CheckedQuery:
     tree = _parse(sql)
     _check_nodes(tree)
     _check_tables(tree, grant)
+    written = tree.copy()
     tree = _harden(_qualify(tree, grant))
     _check_nodes(tree)  # qualification must not have introduced anything outside the allow-list
+    # First pass, over the query as written: the specific refusals (an identifier computed in a CTE is named
+    # there). Its name-based reading of derived tables decides nothing that is let through.
     ctx = _Ctx(grant)
     for cte in tree.find_all(exp.CTE):
         ctx.ctes[cte.alias_or_name] = _derived(cte.this, ctx)
@@ -262,15 +291,56 @@ def check(sql: str, grant: Grant) -> CheckedQuery:
         _row_level_allowed(ctx)
     elif not all(_is_aggregate(b.select) for b in branches):
         raise _refuse("row_level_output", "UNION 的各部分须同为聚合查询。")
-    rendered = tree.sql(dialect=DIALECT, identify=True, comments=False)
-    if sqlglot.parse_one(rendered, read=DIALECT) != tree:  # what runs must be what was checked
+    # Second pass, over the flat query (lineage by construction): this one decides, and it is what runs.
+    flatten.check_aliases(written, _refuse)
+    flat = flatten.flatten(tree, _refuse)
+    fctx = _Ctx(grant)
+    branches = [_select_branch(s, fctx) for s in _union_branches(flat)]
+    order: tuple[OrderKey, ...] = ()
+    limit: tuple[int | None, int] = (None, 0)
+    if not is_agg:
+        _row_level_allowed(fctx)
+    else:
+        if len(branches) > 1:
+            raise _refuse("set_operation", "聚合查询不能用 UNION 合并：各部分的人群可相互比对（差分），请分别查询。")
+        for b in branches:
+            _check_populations(b)
+        order, limit = _take_order(flat, branches[0].outputs)
+    typecheck.check(flat, _schema_of(grant), _refuse)
+    rendered = flat.sql(dialect=DIALECT, identify=True, comments=False)
+    if sqlglot.parse_one(rendered, read=DIALECT) != flat:  # what runs must be what was checked
         raise _refuse("unstable_sql", "查询在规范化后含义不稳定，已拒绝。")
-    return CheckedQuery(rendered, tree, is_agg, tuple(branches), tuple(sorted(ctx.tables)))
+    return CheckedQuery(rendered, flat, is_agg, tuple(branches), tuple(sorted(fctx.tables)), order, *limit)
+
+
+#: Parentheses deeper than this are refused before parsing (the parser recurses per level).
+MAX_NESTING = 40
+
+
+def _nesting(sql: str) -> int:
+    """The deepest parenthesis nesting outside string literals and quoted names (approximate on purpose:
+    comments count too, which can only refuse more)."""
+    depth = deepest = 0
+    quote = ""
+    for ch in sql:
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+    return deepest
 
 
 def _parse(sql: str) -> exp.Expression:
     if len(sql) > MAX_SQL_CHARS:
         raise _refuse("too_long", f"查询过长（超过 {MAX_SQL_CHARS} 个字符）。")
+    if _nesting(sql) > MAX_NESTING:
+        raise _refuse("too_deep", f"括号嵌套超过 {MAX_NESTING} 层，请简化查询。")
     try:
         statements = sqlglot.parse(sql, read=DIALECT)
     except (ParseError, TokenError) as e:
@@ -361,9 +431,13 @@ def _schema(dataset: Dataset, columns: tuple[tuple[str, tuple[str, ...]], ...]) 
     return MappingSchema(mapping, dialect=DIALECT)
 
 
-def _qualify(tree: exp.Expression, grant: Grant) -> exp.Expression:
+def _schema_of(grant: Grant) -> MappingSchema:
     scope = tuple(sorted((t, tuple(sorted(names))) for t, names in grant.columns.items()))
-    schema = _schema(grant.dataset, scope)
+    return _schema(grant.dataset, scope)
+
+
+def _qualify(tree: exp.Expression, grant: Grant) -> exp.Expression:
+    schema = _schema_of(grant)
     try:
         return qualify(
             tree, schema=schema, dialect=DIALECT, validate_qualify_columns=True, identify=True,
@@ -590,7 +664,12 @@ def _select_branch(select: exp.Select, ctx: _Ctx) -> Branch:
     for clause in ("having", "order"):
         node = select.args.get(clause)
         if node is not None:
-            _check_ranking(node, _output(node, keys, relations, ctx, frozenset(o.name for o in outputs)), outputs)
+            used = _output(node, keys, relations, ctx, frozenset(o.name for o in outputs))
+            _check_ranking(node, used, outputs)
+            if clause == "having" and any(a.arg is not None or a.filter is not None for a in used.aggregates):
+                # HAVING runs before disclosure control: a filtered count (a small, hidden one) would decide
+                # whether a shown row is there.
+                raise _refuse("ranking_not_allowed", "HAVING 只能使用分组列和 count(*)（不带 FILTER）。")
     return Branch(select, driving.name, outputs)
 
 
@@ -622,6 +701,12 @@ def _group_keys(select: exp.Select, relations: dict[str, _Relation], ctx: _Ctx) 
         idents = sorted(s for i in infos if i.role is Role.DIRECT_IDENTIFIER for s in i.sources)
         if idents:
             raise _refuse("identifier_in_group_by", f"不能按直接标识符分组（每组只有一人）：{', '.join(idents)}。")
+        sensitive = sorted(s for i in infos if i.role is Role.SENSITIVE for s in i.sources)
+        if sensitive and not isinstance(key, exp.Column):
+            # A computed key over a sensitive value is an oracle in the key itself (a CASE that bands one
+            # person's income, or mixes a disease into a county key); the bare column shows declared values.
+            raise _refuse("sensitive_key_expression",
+                          f"敏感属性只能按原列分组，不能在分组表达式中运算或与其他条件组合：{', '.join(sensitive)}。")
     return keys
 
 
@@ -714,7 +799,7 @@ def _aggregate(node: exp.Expression, relations: dict[str, _Relation], ctx: _Ctx)
         if e.find(exp.Column):
             raise _refuse("not_allowed", f"{name} 的参数只能是常量。")
     if isinstance(arg, exp.Star):
-        return Aggregate(kind, name, None, flt, ())
+        return Aggregate(kind, name, None, flt, (), populations=(counted(None).within(flt),))
     if kind is AggKind.COUNT and isinstance(arg, exp.Column):
         info = _resolve(arg, relations, ctx)  # count(id) and count(DISTINCT id) are allowed
     else:
@@ -730,7 +815,57 @@ def _aggregate(node: exp.Expression, relations: dict[str, _Relation], ctx: _Ctx)
         )
     rel = relations.get(arg.table) if isinstance(arg, exp.Column) else None
     base_column = next(iter(info.sources)) if rel is not None and rel.base else None
-    return Aggregate(kind, name, arg, flt, tuple(sorted(info.sources)), base_column)
+    if kind is AggKind.COUNT:
+        pops = [counted(arg)]
+    elif kind is AggKind.MAGNITUDE:
+        pops = decompose(arg, sums=type(node) is exp.Sum, refuse=_refuse)
+    else:
+        pops = [single(arg, _refuse)]
+    return Aggregate(kind, name, arg, flt, tuple(sorted(info.sources)), base_column,
+                     tuple(p.within(flt) for p in pops))
+
+
+#: Distinct populations (other than the whole group) one row may have; each pair is measured.
+MAX_POPULATIONS = 8
+
+
+def _check_populations(branch: Branch) -> None:
+    distinct = {p for o in branch.outputs for a in o.aggregates for p in a.populations if p.conditions or p.present}
+    if len({(tuple(c.sql() for c in p.conditions), p.present.sql() if p.present else "") for p in distinct}) > \
+            MAX_POPULATIONS:
+        raise _refuse("too_many_populations",
+                      f"一行中不同条件的汇总过多（最多 {MAX_POPULATIONS} 种），请拆分为多个查询。")
+
+
+def _take_order(select: exp.Expression, outputs: tuple[OutputColumn, ...]) -> tuple[tuple[OrderKey, ...],
+                                                                                   tuple[int | None, int]]:
+    """ORDER BY, LIMIT and OFFSET of an aggregate query, taken out of the SQL that runs: the runner applies
+    them to the protected result, after hidden rows are gone."""
+    keys = []
+    order = select.args.get("order")
+    projections = [p.this if isinstance(p, exp.Alias) else p for p in select.expressions]
+    names = [o.name.lower() for o in outputs]
+    for item in order.expressions if order is not None else []:
+        target = item.this
+        if target.is_int and 0 < int(target.name) <= len(outputs):
+            column = int(target.name) - 1
+        elif isinstance(target, exp.Column) and not target.table and target.name.lower() in names:
+            column = names.index(target.name.lower())
+        elif any(target == p for p in projections):
+            column = next(i for i, p in enumerate(projections) if target == p)
+        else:
+            raise _refuse("order_by_output", "聚合查询的 ORDER BY 只能按输出列（名称、序号或相同的表达式）排序。")
+        keys.append(OrderKey(column, bool(item.args.get("desc")), bool(item.args.get("nulls_first"))))
+    bounds = []
+    for arg in ("limit", "offset"):
+        node = select.args.get(arg)
+        value = node.expression if node is not None else None
+        if value is not None and not (value.is_int and int(value.name) >= 0):
+            raise _refuse("not_allowed", "LIMIT 和 OFFSET 只能是非负整数常量。")
+        bounds.append(int(value.name) if value is not None else None)
+        select.set(arg, None)
+    select.set("order", None)
+    return tuple(keys), (bounds[0], bounds[1] or 0)
 
 
 def _row_level_allowed(ctx: _Ctx) -> None:

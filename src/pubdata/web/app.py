@@ -28,6 +28,7 @@ from pubdata.web.api import gateway as gateway_api
 from pubdata.web.api import ledger as ledger_api
 from pubdata.web.api import objections as objections_api
 from pubdata.web.api import opdomain as opdomain_api
+from pubdata.web.api import opdomain_audit as opdomain_audit_api
 from pubdata.web.api import operation as operation_api
 from pubdata.web.api import organisations as org_api
 from pubdata.web.api import products as products_api
@@ -43,6 +44,7 @@ from pubdata.web.pages import catalog as catalog_pages
 from pubdata.web.pages import home as home_pages
 from pubdata.web.pages import institution as institution_pages
 from pubdata.web.pages import opdomain as opdomain_pages
+from pubdata.web.pages import opdomain_audit as opdomain_audit_pages
 from pubdata.web.pages import opdomain_exports as opdomain_export_pages
 from pubdata.web.pages import operation as operation_pages
 from pubdata.web.pages import products as products_pages
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None, session_maker: sessionmaker[Ses
         verification_pages, opdomain_api, products_api,
         public_certificate_pages, public_portal_pages, catalog_pages, applicant_pages, institution_pages,
         authority_pages, operation_pages, opdomain_pages, opdomain_export_pages, products_pages,
+        opdomain_audit_api, opdomain_audit_pages,  # OPS-25 designated staff, OPS-33 the agency's query audit
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

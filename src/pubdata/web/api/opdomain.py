@@ -4,24 +4,27 @@ review — thin: parse, call one service, commit."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from pubdata.audit import Actor
 from pubdata.errors import DomainError, NotFound, ValidationFailed
 from pubdata.identity.permissions import Permission
-from pubdata.opdomain import applications, datasets, exports, grants, quality, queries
+from pubdata.opdomain import applications, brakes, datasets, exports, grants, pacing, quality, queries
 from pubdata.opdomain.applications import APPLICATION
 from pubdata.opdomain.models import DataApplication, DataGrant, ExportRequest, OpDataset, QualityReport, QueryRun
 from pubdata.web.api.files import content_disposition
 from pubdata.web.api.schemas import PROBLEM_RESPONSES
 from pubdata.web.deps import Db, public, requires, requires_any
+from pubdata.web.problems import problem
 
 router = APIRouter(prefix="/api/v1/opdomain", tags=["授权运营域"], responses=PROBLEM_RESPONSES)
 Json = dict[str, Any]
@@ -226,15 +229,37 @@ def revoke_grant(grant_id: int, body: RevokeIn, db: Db, actor: Actor = requires(
     return _grant(grant)
 
 
-@router.post("/grants/{grant_id}/queries", summary="在授权范围内执行受检查询（结果经统计披露控制）")
-def run_query(grant_id: int, body: QueryIn, db: Db, actor: Actor = requires(OPERATE)) -> Json:
-    try:
-        outcome = queries.run_query(db, actor=actor, grant_id=grant_id, sql=body.sql)
-    except DomainError:
-        db.commit()  # the refusal's audit event must persist (every query is recorded)
-        raise
-    db.commit()
-    return jsonable_encoder(outcome.as_json())
+async def answer_query(request: Request, db: Session, actor: Actor, grant_id: int,
+                       sql: str) -> queries.QueryOutcome | DomainError:
+    """The console's one way to answer (API and page): run and commit in a worker thread — a refusal is committed
+    too, every query is recorded — then pace the answer (opdomain/pacing.py), whatever the outcome."""
+    started = time.monotonic()
+
+    def work() -> queries.QueryOutcome | DomainError:
+        try:
+            outcome = queries.run_query(db, actor=actor, grant_id=grant_id, sql=sql)
+        except DomainError as exc:
+            db.commit()  # the refusal's audit event and counts must persist
+            return exc
+        db.commit()
+        return outcome
+
+    answer = await run_in_threadpool(work)
+    await pacing.pace(started, request.app.state.settings.opdomain_answer_quantum_ms)
+    return answer
+
+
+def retry_after(exc: DomainError) -> dict[str, str] | None:
+    return {"Retry-After": str(exc.retry_after)} if isinstance(exc, brakes.RateLimited) else None
+
+
+@router.post("/grants/{grant_id}/queries", summary="在授权范围内执行受检查询（结果经统计披露控制；限速，应答时间取整）")
+async def run_query(grant_id: int, body: QueryIn, request: Request, db: Db,
+                    actor: Actor = requires(OPERATE)) -> Response:
+    answer = await answer_query(request, db, actor, grant_id, body.sql)
+    if isinstance(answer, DomainError):
+        return problem(request, answer.status, answer.code, answer.detail, answer.errors, headers=retry_after(answer))
+    return JSONResponse(jsonable_encoder(answer.as_json()))
 
 
 # --- export review (OPS-26) ---------------------------------------------------------------------------------

@@ -25,12 +25,13 @@ from pubdata.audit.service import history
 from pubdata.db.base import utcnow
 from pubdata.errors import DomainError, NotFound, ValidationFailed
 from pubdata.identity.permissions import Permission
-from pubdata.opdomain import applications, datasets, exports, grants, quality, queries
+from pubdata.opdomain import applications, datasets, exports, grants, quality
 from pubdata.opdomain.applications import APPLICATION
 from pubdata.opdomain.models import DataApplication, DataGrant, OpDataset
 from pubdata.opdomain.schema import TableKind
 from pubdata.operation.access import active_agreement
 from pubdata.registry.models import Registration
+from pubdata.web.api.opdomain import answer_query, retry_after
 from pubdata.web.deps import Db, csrf_protect, requires, requires_any
 from pubdata.web.forms import abandon as _fail
 from pubdata.web.forms import date as _date
@@ -428,14 +429,13 @@ async def console_run(request: Request, db: Db, paging: Paging, actor: Actor = r
         field = "grant_id" if grant_id is None else "sql"
         refusal = {"code": "required", "detail": "请选择数据授权并输入 SQL。", "field": field}
         return _console(request, db, actor, paging, grant_id, sql=sql, refusal=refusal, status_code=422)
-    try:
-        outcome = queries.run_query(db, actor=actor, grant_id=grant_id, sql=sql)
-    except DomainError as exc:
-        db.commit()  # the refusal's audit event must persist: every query is recorded
-        refusal = {"code": exc.code, "detail": exc.detail, "field": "sql"}
-        return _console(request, db, actor, paging, grant_id, sql=sql, refusal=refusal, status_code=exc.status)
-    db.commit()
-    result = outcome.as_json()
+    answer = await answer_query(request, db, actor, grant_id, sql)
+    if isinstance(answer, DomainError):
+        refusal = {"code": answer.code, "detail": answer.detail, "field": "sql"}
+        page = _console(request, db, actor, paging, grant_id, sql=sql, refusal=refusal, status_code=answer.status)
+        page.headers.update(retry_after(answer) or {})
+        return page
+    result = answer.as_json()
     reasons = {c["reason"]: c["reason_label"] for row in result["rows"] for c in row if c["suppressed"]}
     return _console(request, db, actor, paging, grant_id, sql=sql, result=result, reasons=reasons)
 
