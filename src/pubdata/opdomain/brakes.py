@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import case, literal, select, text, update
+from sqlalchemy import Float, bindparam, case, select, text, update
 from sqlalchemy.orm import Session
 
 from pubdata.audit import Actor, record
@@ -84,11 +84,35 @@ _ENSURE_BUCKET = text(f"INSERT INTO {BUCKET.name} (grant_id, user_id) VALUES (:g
                       "ON CONFLICT (grant_id, user_id) DO NOTHING")
 
 
-def _consume(table, where, interval: float, tolerance: float, t: float):  # type: ignore[no-untyped-def]
-    """GCRA: allowed while tat ≤ now + tolerance; then tat = max(tat, now) + interval — in one statement."""
-    tat = table.c.tat
-    return (update(table).where(*where, tat <= t + tolerance)
-            .values(tat=case((tat > t, tat), else_=literal(t)) + interval).returning(table.c.id))
+def _consume(table, *where):  # type: ignore[no-untyped-def]
+    """GCRA: allowed while tat ≤ now + tolerance; then tat = max(tat, now) + interval — in one statement. Built
+    once with bound parameters: building expressions per query cost more than running them."""
+    tat, t = table.c.tat, bindparam("t", type_=Float)
+    return (update(table).where(*where, tat <= t + bindparam("tolerance", type_=Float))
+            .values(tat=case((tat > t, tat), else_=t) + bindparam("interval", type_=Float)).returning(table.c.id))
+
+
+_G, _U = bindparam("g"), bindparam("u")
+_ADMIT = select(COUNTER.c.tat, BUCKET.c.tat).select_from(COUNTER.outerjoin(
+    BUCKET, (BUCKET.c.grant_id == COUNTER.c.grant_id) & (BUCKET.c.user_id == _U))).where(COUNTER.c.grant_id == _G)
+_CONSUME_USER = _consume(BUCKET, BUCKET.c.grant_id == _G, BUCKET.c.user_id == _U)
+_CONSUME_GRANT = _consume(COUNTER, COUNTER.c.grant_id == _G)
+
+
+def _count_statement(outcome: str):  # type: ignore[no-untyped-def]
+    """Count one outcome and keep the threshold window (a new one once the last has passed), in one UPDATE."""
+    c, t = COUNTER.c, bindparam("t", type_=Float)
+    bad = int(outcome != "allowed")
+    expired = c.window_start + bindparam("window", type_=Float) <= t
+    return update(COUNTER).where(c.grant_id == _G).values({
+        c[outcome]: c[outcome] + 1,
+        c.window_bad: case((expired, bad), else_=c.window_bad + bad),
+        c.alert_level: case((expired, 0), else_=c.alert_level),
+        c.window_start: case((expired, t), else_=c.window_start),
+    }).returning(c.window_bad, c.alert_level, c.window_start)
+
+
+_COUNT = {outcome: _count_statement(outcome) for outcome in OUTCOMES}
 
 
 class Brake:
@@ -103,9 +127,7 @@ class Brake:
     def admit(self) -> None:
         """Before anything runs: refuse (429) when either rate limit is exhausted."""
         s, g, u, t = self.session, self.grant.id, self.actor.user_id, now()
-        row = s.execute(select(COUNTER.c.tat, BUCKET.c.tat).select_from(COUNTER.outerjoin(
-            BUCKET, (BUCKET.c.grant_id == COUNTER.c.grant_id) & (BUCKET.c.user_id == u)))
-            .where(COUNTER.c.grant_id == g)).first()
+        row = s.execute(_ADMIT, {"g": g, "u": u}).first()
         if row is None or (u is not None and row[1] is None):
             s.execute(_ENSURE_COUNTER, {"g": g})
             if u is not None:
@@ -125,10 +147,10 @@ class Brake:
             return
         s, g, u, t, lim = self.session, self.grant.id, self.actor.user_id, now(), self.limits
         if self.admitted:
-            ok = u is None or s.execute(_consume(BUCKET, (BUCKET.c.grant_id == g, BUCKET.c.user_id == u),
-                                                 lim.user_interval, lim.user_tolerance, t)).first() is not None
-            ok = ok and s.execute(_consume(COUNTER, (COUNTER.c.grant_id == g,), lim.grant_interval,
-                                           lim.grant_tolerance, t)).first() is not None
+            ok = u is None or s.execute(_CONSUME_USER, {"g": g, "u": u, "t": t, "interval": lim.user_interval,
+                                                        "tolerance": lim.user_tolerance}).first() is not None
+            ok = ok and s.execute(_CONSUME_GRANT, {"g": g, "t": t, "interval": lim.grant_interval,
+                                                   "tolerance": lim.grant_tolerance}).first() is not None
         else:
             ok = True
             s.execute(_ENSURE_COUNTER, {"g": g})
@@ -139,17 +161,10 @@ class Brake:
             raise RateLimited(lim.user_interval)
 
     def _count(self, outcome: str, t: float) -> None:
-        c, lim = COUNTER.c, self.limits
-        bad = int(outcome != "allowed")
-        expired = c.window_start + lim.window <= t
+        lim = self.limits
         window_bad, level, start = self.session.execute(
-            update(COUNTER).where(c.grant_id == self.grant.id).values({
-                c[outcome]: c[outcome] + 1,
-                c.window_bad: case((expired, bad), else_=c.window_bad + bad),
-                c.alert_level: case((expired, 0), else_=c.alert_level),
-                c.window_start: case((expired, t), else_=c.window_start),
-            }).returning(c.window_bad, c.alert_level, c.window_start)).one()
-        if not bad:
+            _COUNT[outcome], {"g": self.grant.id, "t": t, "window": lim.window}).one()
+        if outcome == "allowed":
             return
         for lvl, threshold in ((1, lim.alert_threshold), (2, lim.suspend_threshold)):
             if threshold > 0 and window_bad >= threshold and level < lvl and self._claim(lvl, start):
