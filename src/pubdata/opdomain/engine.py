@@ -69,7 +69,24 @@ class QueryResult:
             "rows": len(self.result.rows),
             "suppressed_cells": self.result.suppressed_count(),
             "truncated": self.result.truncated,
+            "arranged": arranged_text(self.checked),
         }
+
+
+def arranged_text(checked: CheckedQuery) -> str:
+    """The ORDER BY / LIMIT / OFFSET the runner applies after protection, as SQL over the output names (the
+    checked SQL no longer holds them; the audit shows both)."""
+    names = [o.name for o in checked.outputs]
+    parts = []
+    if checked.order:
+        keys = ", ".join(f'"{names[k.column]}"{" DESC" if k.descending else ""}'
+                         f'{" NULLS FIRST" if k.nulls_first else " NULLS LAST"}' for k in checked.order)
+        parts.append(f"ORDER BY {keys}")
+    if checked.limit is not None:
+        parts.append(f"LIMIT {checked.limit}")
+    if checked.offset:
+        parts.append(f"OFFSET {checked.offset}")
+    return " ".join(parts)
 
 
 @dataclass(frozen=True)

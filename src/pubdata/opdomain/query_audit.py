@@ -127,9 +127,17 @@ def entry(e: AuditEvent) -> dict[str, Any]:
     d = e.data
     return {"event_id": e.id, "at": e.occurred_at, "grant_id": int(e.object_id), "user": e.actor_label,
             "user_id": e.actor_user_id, "org_id": e.actor_org_id, "outcome": d.get("outcome", "refused"),
-            "code": d.get("code"), "sql": d.get("sql") if e.tag.endswith(":run") else d.get("sql_masked"),
+            "code": d.get("code"), "sql": _shown_sql(e),
             "cells": d.get("cells"), "suppressed_cells": d.get("suppressed_cells"),
             "suppressed_reasons": d.get("suppressed_reasons") or {}, "elapsed_ms": d.get("elapsed_ms")}
+
+
+def _shown_sql(e: AuditEvent) -> str | None:
+    """Allowed: the checked SQL and what the runner arranged after protection; refused: the masked SQL."""
+    d = e.data
+    if not e.tag.endswith(":run"):
+        return d.get("sql_masked")
+    return " ".join(p for p in (d.get("sql"), d.get("arranged")) if p) or None
 
 
 def alerts_query(scope: Scope, grant_id: int | None = None) -> Select[tuple[QueryAlert]]:
